@@ -1,9 +1,17 @@
 // fast-check arbitraries for BGP OPEN (with every capability), NOTIFICATION, KEEPALIVE and
-// ROUTE-REFRESH messages, shared by the codec property tests and the fuzz tests.
+// ROUTE-REFRESH messages, plus UPDATE values of every shape for the JSON rendering; shared by the
+// codec property tests and the fuzz tests.
 
 import fc from 'fast-check';
+import { BgpDecodeError, type ErrorAction } from '../../wire/bgp/errors.js';
+import type { AsPathSegmentType, ErrorCode, Origin } from '../../wire/bgp/constants.js';
+import { Addr6, prefix4, prefix6 } from '../../wire/ip/index.js';
 import type {
   Capability,
+  MpReach,
+  MpUnreach,
+  PathAttributes,
+  UpdateMessage,
   KeepaliveMessage,
   NotificationMessage,
   OpenMessage,
@@ -166,3 +174,110 @@ export const routeRefreshArb: fc.Arbitrary<RouteRefreshMessage> = fc.record({
   subtype: u8,
   safi: u8,
 });
+
+// ===== UPDATE values (shape only) =====
+
+const prefix4Arb = fc.tuple(u32, fc.nat(32)).map(([a, l]) => prefix4(a, l));
+const prefix6Arb = fc.tuple(u32, u32, u32, u32, fc.nat(128)).map(([a, b, c, d, l]) => prefix6(a, b, c, d, l));
+const addr6Arb = fc.tuple(u32, u32, u32, u32).map(([a, b, c, d]) => new Addr6(a, b, c, d));
+const segmentArb = fc.record({
+  type: fc.constantFrom(1, 2, 3, 4),
+  asns: fc.array(u32, { minLength: 1, maxLength: 6 }),
+});
+const aggregatorArb = fc.record({ asn: u32, addr: u32 });
+const pathIds = (n: number) => fc.array(u32, { minLength: n, maxLength: n });
+const groups = (size: number) =>
+  fc.array(fc.array(u32, { minLength: size, maxLength: size }), { maxLength: 4 }).map((g) => g.flat());
+
+const mpReachArb: fc.Arbitrary<MpReach> = fc
+  .oneof(
+    fc.record(
+      {
+        afi: fc.constant(1),
+        safi: fc.constant(1),
+        nextHop: u32,
+        nlri: fc.array(prefix4Arb, { maxLength: 4 }),
+      },
+      { requiredKeys: ['afi', 'safi', 'nextHop', 'nlri'] },
+    ),
+    fc.record(
+      {
+        afi: fc.constant(2),
+        safi: fc.constant(1),
+        nextHop: addr6Arb,
+        nextHopLinkLocal: addr6Arb,
+        nlri: fc.array(prefix6Arb, { maxLength: 4 }),
+      },
+      { requiredKeys: ['afi', 'safi', 'nextHop', 'nlri'] },
+    ),
+    fc.record({ afi: u16, safi: u8, nextHop: u32, nlri: fc.constant([]), raw: bytes(12) }),
+  )
+  .chain((m) =>
+    (m.nlri.length > 0 ? fc.option(pathIds(m.nlri.length), { nil: undefined }) : fc.constant(undefined)).map(
+      (ids) => (ids === undefined ? m : { ...m, pathIds: ids }),
+    ),
+  );
+
+const mpUnreachArb: fc.Arbitrary<MpUnreach> = fc.oneof(
+  fc.record({ afi: fc.constant(1), safi: fc.constant(1), withdrawn: fc.array(prefix4Arb, { maxLength: 4 }) }),
+  fc.record({ afi: fc.constant(2), safi: fc.constant(1), withdrawn: fc.array(prefix6Arb, { maxLength: 4 }) }),
+);
+
+const attrsArb: fc.Arbitrary<PathAttributes> = fc.record(
+  {
+    origin: fc.constantFrom(0, 1, 2),
+    asPath: fc.array(segmentArb, { maxLength: 3 }),
+    nextHop: u32,
+    med: u32,
+    localPref: u32,
+    atomicAggregate: fc.constant(true),
+    aggregator: aggregatorArb,
+    communities: fc.array(u32, { maxLength: 4 }),
+    originatorId: u32,
+    clusterList: fc.array(u32, { maxLength: 3 }),
+    mpReach: mpReachArb,
+    mpUnreach: mpUnreachArb,
+    extCommunities: groups(2),
+    as4Path: fc.array(segmentArb, { maxLength: 3 }),
+    as4Aggregator: aggregatorArb,
+    largeCommunities: groups(3),
+    otc: u32,
+    unknown: fc.array(fc.record({ flags: u8, code: u8, data: bytes(8) }), { maxLength: 2 }),
+  },
+  { requiredKeys: [] },
+);
+
+const errorArb = fc
+  .record({
+    code: fc.constantFrom(1, 2, 3, 4, 5, 6, 7),
+    subcode: u8,
+    action: fc.constantFrom('session-reset', 'afisafi-disable', 'treat-as-withdraw', 'attribute-discard'),
+    reason: fc.string({ maxLength: 20 }),
+    data: bytes(4),
+  })
+  .map((e) => new BgpDecodeError(e.code, e.subcode, e.action, e.reason, e.data));
+
+/**
+ * UPDATE values of every shape the types allow, for the JSON rendering. Not all of them are
+ * encodable (the UPDATE encoder's rules decide that).
+ */
+export const updateShapeArb: fc.Arbitrary<UpdateMessage> = fc
+  .record({
+    withdrawn: fc.array(prefix4Arb, { maxLength: 4 }),
+    attrs: attrsArb,
+    nlri: fc.array(prefix4Arb, { maxLength: 4 }),
+    withIds: fc.boolean(),
+    ids: fc.array(u32, { minLength: 8, maxLength: 8 }),
+    treatAsWithdraw: fc.option(errorArb, { nil: undefined }),
+    discarded: fc.option(fc.array(errorArb, { maxLength: 2 }), { nil: undefined }),
+  })
+  .map((u) => ({
+    type: 2 as const,
+    withdrawn: u.withdrawn,
+    ...(u.withIds ? { withdrawnPathIds: u.ids.slice(0, u.withdrawn.length) } : {}),
+    attrs: u.attrs,
+    nlri: u.nlri,
+    ...(u.withIds ? { nlriPathIds: u.ids.slice(4, 4 + u.nlri.length) } : {}),
+    ...(u.treatAsWithdraw === undefined ? {} : { treatAsWithdraw: u.treatAsWithdraw }),
+    ...(u.discarded === undefined ? {} : { discarded: u.discarded }),
+  }));
