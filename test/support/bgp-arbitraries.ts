@@ -3,8 +3,7 @@
 // codec property tests and the fuzz tests.
 
 import fc from 'fast-check';
-import { BgpDecodeError, type ErrorAction } from '../../wire/bgp/errors.js';
-import type { AsPathSegmentType, ErrorCode, Origin } from '../../wire/bgp/constants.js';
+import { BgpDecodeError } from '../../wire/bgp/errors.js';
 import { Addr6, prefix4, prefix6 } from '../../wire/ip/index.js';
 import type {
   Capability,
