@@ -2,7 +2,7 @@
 // nftables drops and leak-free teardown.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Topology, pidAlive, pidsInNetns, requireRoot, waitFor } from './index.js';
+import { Topology, pidAlive, pidsInNetns, requireRoot, sleep, waitFor } from './index.js';
 import type { Link, Node } from './index.js';
 
 const skip = requireRoot('ping', 'nft', 'tc');
@@ -216,3 +216,49 @@ const UDP_PROBE = `const s = require('dgram').createSocket('udp4');
 s.on('message', () => process.exit(0));
 s.send('probe', Number(process.argv[2]), process.argv[1]);
 setTimeout(() => process.exit(1), 500);`;
+
+describe.skipIf(skip !== null)('a rate-limited link', () => {
+  const topo = new Topology('tbf');
+  const a = topo.node('a');
+  const b = topo.node('b');
+  const l = topo.link(a, b, { rate: { rate: '5mbit', burst: '16kb', latency: '50ms' } });
+
+  beforeAll(() => topo.launch());
+  afterAll(() => topo.destroy());
+
+  /** Median RTT in ms of n pings from a to b, 100 ms apart. */
+  async function medianRtt(n: number): Promise<number> {
+    const r = await a.run(['ping', '-n', '-c', String(n), '-i', '0.1', '-W', '1', l.b.addr4], {
+      timeoutMs: 10_000,
+    });
+    const rtts = [...r.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((x, y) => x - y);
+    expect(rtts.length, `ping output: ${r}`).toBeGreaterThan(n / 2);
+    return rtts[Math.floor(rtts.length / 2)]!;
+  }
+
+  it('applies tbf at both ends', async () => {
+    for (const e of [l.a, l.b]) {
+      expect(await e.node.run(['tc', 'qdisc', 'show', 'dev', e.ifname])).toMatch(/tbf .*rate 5Mbit/);
+    }
+  });
+
+  it('shows RTT rising under a UDP load that saturates the link', async () => {
+    const idle = await medianRtt(10);
+    // About 10 Mbit/s of UDP for 3 s (twice the rate limit) to b's discard port.
+    const flood = a.spawn(process.execPath, ['-e', UDP_FLOOD, l.b.addr4, '3000']);
+    await sleep(500);
+    const loaded = await medianRtt(15);
+    await flood.exited;
+    console.info(`[topo] tbf 5mbit: median RTT idle ${idle} ms, under load ${loaded} ms`);
+    expect(loaded).toBeGreaterThan(20);
+    expect(loaded).toBeGreaterThan(idle * 10);
+    const after = await medianRtt(5);
+    expect(after).toBeLessThan(10);
+  });
+});
+
+// Paced UDP load: 10 datagrams of 1250 bytes every 10 ms (10 Mbit/s) to argv[1]:9 for argv[2] ms.
+const UDP_FLOOD = `const s = require('dgram').createSocket('udp4');
+const buf = Buffer.alloc(1250);
+const t = setInterval(() => { for (let i = 0; i < 10; i++) s.send(buf, 9, process.argv[1]); }, 10);
+setTimeout(() => { clearInterval(t); s.close(); }, Number(process.argv[2]));`;
