@@ -56,9 +56,13 @@ function paramValueLength(p: OptionalParameter): number {
   return n;
 }
 
+function encodingLengthParam(p: OptionalParameter, extended: boolean): number {
+  return (extended ? 3 : 2) + paramValueLength(p);
+}
+
 function paramsLength(params: readonly OptionalParameter[], extended: boolean): number {
   let n = 0;
-  for (const p of params) n += (extended ? 3 : 2) + paramValueLength(p);
+  for (const p of params) n += encodingLengthParam(p, extended);
   return n;
 }
 
@@ -169,7 +173,10 @@ export function checkOpen(m: OpenMessage): BgpDecodeError | undefined {
   if (m.bgpId === 0) return openError(OpenSubcode.BAD_BGP_IDENTIFIER, 'BGP Identifier is zero');
   for (const p of m.params) {
     if (p.kind === 'unknown') {
-      return openError(OpenSubcode.UNSUPPORTED_OPTIONAL_PARAMETER, `optional parameter type ${p.type}`);
+      // The parameter itself as data, as BIRD sends it (RFC 4271 leaves the data unspecified).
+      const data = new Uint8Array(encodingLengthParam(p, m.extendedParams));
+      encodeParam(p, data, 0, m.extendedParams);
+      return openError(OpenSubcode.UNSUPPORTED_OPTIONAL_PARAMETER, `optional parameter type ${p.type}`, data);
     }
   }
   return undefined;

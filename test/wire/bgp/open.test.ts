@@ -203,8 +203,10 @@ describe('checkOpen (RFC 4271 §6.2)', () => {
     expect(checkOpen({ ...base, holdTime: 1 })?.subcode).toBe(OpenSubcode.UNACCEPTABLE_HOLD_TIME);
     expect(checkOpen({ ...base, holdTime: 2 })?.subcode).toBe(OpenSubcode.UNACCEPTABLE_HOLD_TIME);
     expect(checkOpen({ ...base, bgpId: 0 })?.subcode).toBe(OpenSubcode.BAD_BGP_IDENTIFIER);
-    expect(
-      checkOpen({ ...base, params: [{ kind: 'unknown', type: 1, data: new Uint8Array(2) }] })?.subcode,
-    ).toBe(OpenSubcode.UNSUPPORTED_OPTIONAL_PARAMETER);
+    const e = checkOpen({ ...base, params: [{ kind: 'unknown', type: 9, data: Uint8Array.of(1, 2) }] });
+    expect([e?.subcode, toHex(e?.data ?? new Uint8Array())]).toEqual([
+      OpenSubcode.UNSUPPORTED_OPTIONAL_PARAMETER,
+      '09020102',
+    ]);
   });
 });
