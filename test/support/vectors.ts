@@ -14,6 +14,8 @@ export interface VectorError {
   readonly subcode?: number;
   readonly action?: string;
   readonly reason?: string;
+  /** BGP: the NOTIFICATION data field the error carries, as hex. */
+  readonly data?: string;
 }
 
 export interface Vector {
