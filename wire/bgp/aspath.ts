@@ -149,18 +149,16 @@ export function mergeAs4Path(
       take = 0;
     }
   }
-  for (const s of as4Path) {
+  // Join the kept AS_SEQUENCE and a leading AS4_PATH AS_SEQUENCE into one segment; the rest of
+  // AS4_PATH is copied as it is.
+  as4Path.forEach((s, i) => {
     const last = out[out.length - 1];
-    if (
-      last !== undefined &&
-      last.type === AsPathSegmentType.AS_SEQUENCE &&
-      s.type === AsPathSegmentType.AS_SEQUENCE
-    ) {
+    if (i === 0 && last?.type === AsPathSegmentType.AS_SEQUENCE && s.type === AsPathSegmentType.AS_SEQUENCE) {
       out[out.length - 1] = { type: last.type, asns: [...last.asns, ...s.asns] };
     } else {
       out.push(copySegment(s));
     }
-  }
+  });
   return out;
 }
 
