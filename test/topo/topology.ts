@@ -238,6 +238,7 @@ export class Node {
   async killNamespace(): Promise<void> {
     const pid = this.holderPidValue;
     if (pid === null) return;
+    if (!pidAlive(pid)) return;
     for (const p of pidsInNetns(pid)) {
       if (p !== pid) killQuietly(p, 'SIGKILL');
     }
@@ -263,11 +264,15 @@ const HOLDER_SCRIPT = [
   'exit 0',
 ].join('\n');
 
-/** PIDs of every process in the same network namespace as pid (including pid). */
+/**
+ * PIDs of every process in the same network namespace as pid (including pid); empty when pid is
+ * gone or shares this process's namespace (never a list of the root namespace's processes).
+ */
 export function pidsInNetns(pid: number): number[] {
   let ns: string;
   try {
     ns = readlinkSync(`/proc/${pid}/ns/net`);
+    if (ns === readlinkSync('/proc/self/ns/net')) return [];
   } catch {
     return [];
   }
