@@ -3,6 +3,7 @@
 // random bodies of every type, and mutations of every shared vector. A message that decodes
 // cleanly must also survive encode-then-decode unchanged. A failing case found here is committed
 // to test/vectors/bgp/fuzz.json (source 'fuzz') so the vector runner keeps checking it.
+// BGP_FUZZ_RUNS scales the run counts for a longer campaign (default 5000).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadVectors } from '../../support/vectors.js';
@@ -12,6 +13,8 @@ import { contextFromJson, messageToJson } from '../../../wire/bgp/json.js';
 import { afiSafiKey } from '../../../wire/bgp/constants.js';
 import type { CodecContext } from '../../../wire/bgp/types.js';
 import { fromHex, toHex } from '../../../wire/reader.js';
+
+const RUNS = Number(process.env.BGP_FUZZ_RUNS ?? 5000);
 
 const ctxArb: fc.Arbitrary<CodecContext> = fc
   .record({
@@ -51,7 +54,7 @@ describe('decodeMessage on hostile input', () => {
   it('never throws on random bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 120 }), ctxArb, (b, ctx) => exercise(b, ctx)),
-      { numRuns: 2000 },
+      { numRuns: Math.ceil(RUNS / 2) },
     );
   });
 
@@ -60,7 +63,7 @@ describe('decodeMessage on hostile input', () => {
       fc.property(fc.integer({ min: 1, max: 6 }), fc.uint8Array({ maxLength: 300 }), ctxArb, (t, body, ctx) =>
         exercise(framed(t, body), ctx),
       ),
-      { numRuns: 5000 },
+      { numRuns: RUNS },
     );
   });
 
@@ -100,7 +103,7 @@ describe('decodeMessage on hostile input', () => {
           exercise(Uint8Array.from(b), contextFromJson(v.ctx));
         },
       ),
-      { numRuns: 5000 },
+      { numRuns: RUNS },
     );
   });
 });

@@ -16,8 +16,9 @@ import {
   encodeMessageBytes,
   encodingLengthMessage,
 } from '../../../wire/bgp/message.js';
-import { maxMessageLength } from '../../../wire/bgp/header.js';
+import { maxMessageLength, nextFrame } from '../../../wire/bgp/header.js';
 import { messageFromJson, messageToJson } from '../../../wire/bgp/json.js';
+import { loadVectors } from '../../support/vectors.js';
 import { DEFAULT_CONTEXT, type BgpMessage, type CodecContext } from '../../../wire/bgp/types.js';
 import { fromHex, toHex } from '../../../wire/reader.js';
 
@@ -76,5 +77,51 @@ describe('whole-message codec', () => {
     const b = fromHex('ff'.repeat(16) + '001d' + '01' + '04' + 'fde9' + '0001' + '0a000001' + '00');
     const r = decodeMessage(b, 0, b.length, DEFAULT_CONTEXT);
     expect(!r.ok && [r.error.code, r.error.subcode]).toEqual([2, 6]);
+  });
+});
+
+describe('stream framing', () => {
+  // Valid vectors that need no negotiated context, back to back, and each one decoded alone.
+  const stream = loadVectors('bgp').filter((v) => v.error === undefined && v.ctx === undefined);
+  const whole = Uint8Array.from(stream.flatMap((v) => [...fromHex(v.hex)]));
+  const alone = stream.map((v) => {
+    const b = fromHex(v.hex);
+    const r = decodeMessage(b, 0, b.length, DEFAULT_CONTEXT);
+    if (!r.ok) throw r.error;
+    return messageToJson(r.value);
+  });
+
+  it('finds every message however the stream is cut into reads', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 40 }), (cuts) => {
+        // A receive buffer fed in chunks, consumed frame by frame as a transport driver would.
+        let pending = new Uint8Array(0);
+        let at = 0;
+        let cut = 0;
+        const seen: unknown[] = [];
+        while (at < whole.length || pending.length > 0) {
+          const n = cuts[cut++ % cuts.length]!;
+          const chunk = whole.subarray(at, Math.min(whole.length, at + n));
+          at += chunk.length;
+          const joined = new Uint8Array(pending.length + chunk.length);
+          joined.set(pending);
+          joined.set(chunk, pending.length);
+          let off = 0;
+          for (;;) {
+            const f = nextFrame(joined, off, joined.length, DEFAULT_CONTEXT);
+            if (f.kind === 'error') throw f.error;
+            if (f.kind === 'partial') break;
+            const r = decodeMessage(joined, off, off + f.header.length, DEFAULT_CONTEXT);
+            if (!r.ok) throw r.error;
+            seen.push(messageToJson(r.value));
+            off += f.header.length;
+          }
+          pending = joined.slice(off);
+          if (chunk.length === 0 && pending.length > 0) throw new Error('stream ended inside a message');
+        }
+        expect(seen).toEqual(alone);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
