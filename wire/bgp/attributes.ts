@@ -103,6 +103,16 @@ function w32(b: Uint8Array, o: number, v: number): number {
   return o + 4;
 }
 
+/**
+ * A copy of `buf[start, end)` as a plain Uint8Array. Not `buf.slice`: on a Node Buffer that is a
+ * view into the receive buffer, which the transport reuses.
+ */
+export function copyBytes(buf: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  out.set(buf.subarray(start, end));
+  return out;
+}
+
 function lengthError(name: string, len: number, want: string): AttrFault {
   return new AttrFault(UpdateSubcode.ATTRIBUTE_LENGTH_ERROR, `${name} length ${len}, must be ${want}`);
 }
@@ -510,7 +520,7 @@ const MP_REACH_NLRI: AttrDescriptor = {
     const afi = u16(buf, off);
     const safi = buf[off + 2] as number;
     if (!isParsedFamily(afi, safi)) {
-      out.mpReach = { afi, safi, nextHop: 0, nlri: [], raw: buf.slice(off + 3, end) };
+      out.mpReach = { afi, safi, nextHop: 0, nlri: [], raw: copyBytes(buf, off + 3, end) };
       return;
     }
     if (end - off < 5) throw mpFault(`MP_REACH_NLRI length ${end - off}: no next hop`);
@@ -564,7 +574,7 @@ const MP_UNREACH_NLRI: AttrDescriptor = {
     const afi = u16(buf, off);
     const safi = buf[off + 2] as number;
     if (!isParsedFamily(afi, safi)) {
-      out.mpUnreach = { afi, safi, withdrawn: [], raw: buf.slice(off + 3, end) };
+      out.mpUnreach = { afi, safi, withdrawn: [], raw: copyBytes(buf, off + 3, end) };
       return;
     }
     const withdrawn: Prefix[] = [];
@@ -624,11 +634,27 @@ function headerLength(valueLength: number): number {
   return valueLength > 255 ? 4 : 3;
 }
 
-/** Bytes of the whole path attribute section for `a`. */
-export function attributesLength(a: PathAttributes, ctx: CodecContext): number {
+/** Bits of `omit` for the attribute section codec: leave out attributes the caller writes itself. */
+export const OmitAttr = {
+  /** MP_REACH_NLRI and MP_UNREACH_NLRI. */
+  MP: 1,
+  NEXT_HOP: 2,
+} as const;
+
+function omitted(d: AttrDescriptor, omit: number): boolean {
+  if (omit === 0) return false;
+  if (omit & OmitAttr.MP && (d.code === AttrType.MP_REACH_NLRI || d.code === AttrType.MP_UNREACH_NLRI))
+    return true;
+  return (omit & OmitAttr.NEXT_HOP) !== 0 && d.code === AttrType.NEXT_HOP;
+}
+
+/** Bytes of the whole path attribute section for `a`, less the `omit` (OmitAttr bits) ones. */
+export function attributesLength(a: PathAttributes, ctx: CodecContext, omit = 0): number {
   let n = 0;
   for (let i = 0; i < ENCODE_ORDER.length; i++) {
-    const v = (ENCODE_ORDER[i] as AttrDescriptor).length(a, ctx);
+    const d = ENCODE_ORDER[i] as AttrDescriptor;
+    if (omitted(d, omit)) continue;
+    const v = d.length(a, ctx);
     if (v >= 0) n += headerLength(v) + v;
   }
   const u = a.unknown;
@@ -653,7 +679,13 @@ function writeHeader(flags: number, code: number, len: number, buf: Uint8Array, 
  * go out in type-code order among the known ones, with the Partial bit set when they are
  * optional transitive (RFC 4271 §5: we did not interpret them).
  */
-export function encodeAttributes(a: PathAttributes, buf: Uint8Array, off: number, ctx: CodecContext): number {
+export function encodeAttributes(
+  a: PathAttributes,
+  buf: Uint8Array,
+  off: number,
+  ctx: CodecContext,
+  omit = 0,
+): number {
   const unknown =
     a.unknown !== undefined && a.unknown.length > 0 ? [...a.unknown].sort((x, y) => x.code - y.code) : [];
   let ui = 0;
@@ -664,6 +696,7 @@ export function encodeAttributes(a: PathAttributes, buf: Uint8Array, off: number
       while (ui < unknown.length && (unknown[ui]?.code ?? 256) < d.code)
         off = writeRaw(unknown[ui++], buf, off);
     }
+    if (omitted(d, omit)) continue;
     const v = d.length(a, ctx);
     if (v < 0) continue;
     off = writeHeader(d.flags, d.code, v, buf, off);

@@ -15,6 +15,7 @@ import {
   ATTRIBUTE_BY_CODE,
   AttrFault,
   attributesLength,
+  copyBytes,
   encodeAttributes,
   type MutablePathAttributes,
 } from './attributes.js';
@@ -70,7 +71,7 @@ function writeLength(buf: Uint8Array, off: number, len: number): void {
 
 /** The erroneous attribute as it appeared on the wire: the NOTIFICATION data (RFC 4271 §6.3). */
 function attrData(buf: Uint8Array, start: number, end: number): Uint8Array {
-  return buf.slice(start, end);
+  return copyBytes(buf, start, end);
 }
 
 /** Per-message state of the attribute walk. */
@@ -278,7 +279,7 @@ function decodeAttributes(
         (unknown ??= []).push({
           flags: (flags & ~AttrFlag.EXTENDED_LENGTH) | AttrFlag.PARTIAL,
           code,
-          data: buf.slice(vStart, vEnd),
+          data: copyBytes(buf, vStart, vEnd),
         });
       }
       continue;
