@@ -89,8 +89,11 @@ export interface BgpSpeaker {
   sessions(): Promise<BgpSession[]>;
   routes(family: 4 | 6): Promise<BgpRoute[]>;
   bfdPeers(): Promise<BfdPeer[]>;
-  /** Administratively shut a session down (the speaker sends a Cease NOTIFICATION). */
-  shutdownNeighbor(address: string): Promise<void>;
+  /**
+   * Administratively shut a session down: the speaker sends a Cease NOTIFICATION, carrying
+   * `message` as an RFC 9003 shutdown communication when given.
+   */
+  shutdownNeighbor(address: string, message?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -193,10 +196,12 @@ export async function startBird(node: Node, config: BgpSpeakerConfig): Promise<B
     sessions: async () => parseBirdProtocols(await birdc('show protocols'), config, names),
     routes: async (family) => parseBirdRoutes(await birdc(`show route all table master${family}`), names),
     bfdPeers: async () => parseBirdBfd(await birdc('show bfd sessions')),
-    shutdownNeighbor: async (address) => {
+    shutdownNeighbor: async (address, message) => {
       const i = config.neighbors.findIndex((n) => sameAddr(n.address, address));
       if (i < 0) throw new Error(`bird on ${node.name}: no neighbour ${address}`);
-      await birdc(`disable ${names[i]}`);
+      const argv = ['birdc', '-s', sock, 'disable', names[i]!];
+      if (message !== undefined) argv.push(JSON.stringify(message));
+      await node.run(argv);
     },
     stop: () => stopAll([proc]),
   };
@@ -363,8 +368,9 @@ export async function startFrr(node: Node, config: BgpSpeakerConfig): Promise<Bg
     sessions: async () => parseFrrNeighbors(await vtysh('show bgp neighbors json')),
     routes: async (family) => parseFrrRoutes(await vtysh(`show bgp ipv${family} unicast json`)),
     bfdPeers: async () => parseFrrBfd(await vtysh('show bfd peers json')),
-    shutdownNeighbor: async (address) => {
-      await vtysh('configure terminal', `router bgp ${config.asn}`, `neighbor ${address} shutdown`);
+    shutdownNeighbor: async (address, message) => {
+      const msg = message !== undefined ? ` message ${message}` : '';
+      await vtysh('configure terminal', `router bgp ${config.asn}`, `neighbor ${address} shutdown${msg}`);
     },
     stop: () => stopAll(procs),
   };
@@ -527,8 +533,8 @@ export async function startGobgp(node: Node, config: BgpSpeakerConfig): Promise<
     sessions: async () => parseGobgpNeighbors(await gobgp('neighbor', '-j')),
     routes: async (family) => parseGobgpRib(await gobgp('global', 'rib', '-a', `ipv${family}`, '-j')),
     bfdPeers: () => Promise.resolve([]),
-    shutdownNeighbor: async (address) => {
-      await gobgp('neighbor', address, 'shutdown');
+    shutdownNeighbor: async (address, message) => {
+      await gobgp('neighbor', address, 'shutdown', ...(message !== undefined ? ['--reason', message] : []));
     },
     stop: () => stopAll([proc]),
   };
