@@ -163,6 +163,19 @@ export function decodeUpdateBody(
     if (nlri.length > 0 && attrs.nextHop === undefined) missing(st, AttrType.NEXT_HOP, 'NEXT_HOP');
   }
 
+  const mpRaw = attrs.mpReach?.raw;
+  if (
+    st.withdraw !== undefined &&
+    nlri.length === 0 &&
+    !hasMpNlri &&
+    (mpRaw === undefined || mpRaw.length === 0)
+  ) {
+    // RFC 7606 §5.2: attributes with errors but no reachable NLRI suggest the NLRI were
+    // mis-framed into the attribute section; anything beyond attribute-discard is a session reset.
+    const e = st.withdraw;
+    throw updateError(e.subcode, 'session-reset', `${e.reason} (no reachable NLRI: RFC 7606 §5.2)`, e.data);
+  }
+
   const msg: { -readonly [K in keyof UpdateMessage]: UpdateMessage[K] } = { type: 2, withdrawn, attrs, nlri };
   if (withdrawnPathIds !== undefined) msg.withdrawnPathIds = withdrawnPathIds;
   if (nlriPathIds !== undefined) msg.nlriPathIds = nlriPathIds;

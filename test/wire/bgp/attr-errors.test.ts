@@ -498,6 +498,36 @@ const CASES: readonly Case[] = [
     action: 'session-reset',
     data: '800f0100',
   },
+  // RFC 7606 §5.2: errors in an UPDATE without reachable NLRI
+  {
+    name: 'malformed ORIGIN and no NLRI escalates to session reset',
+    attrs: '40010103' + AS_PATH4,
+    subcode: 6,
+    action: 'session-reset',
+    data: '40010103',
+  },
+  {
+    name: 'malformed COMMUNITIES beside an MP_REACH without NLRI escalates',
+    attrs: '800e0900010104c000020100' + ORIGIN + AS_PATH4 + 'c00803fde800',
+    subcode: 5,
+    action: 'session-reset',
+    data: 'c00803fde800',
+  },
+  {
+    name: 'malformed COMMUNITIES beside withdrawn routes only escalates',
+    attrs: 'c00803fde800',
+    withdrawn: '100a01',
+    subcode: 5,
+    action: 'session-reset',
+    data: 'c00803fde800',
+  },
+  {
+    name: 'attribute-discard errors without NLRI stay attribute-discard',
+    attrs: ORIGIN + AS_PATH4 + '40060101',
+    subcode: 5,
+    action: 'attribute-discard',
+    data: '40060101',
+  },
   // Body length fields (RFC 4271 §6.3)
   {
     name: 'MP_REACH marked transitive (still parsed, treat-as-withdraw)',
