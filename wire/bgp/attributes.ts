@@ -251,16 +251,11 @@ const NEXT_HOP: AttrDescriptor = {
   action: 'treat-as-withdraw', // RFC 7606 §7.3
   length: (a) => (a.nextHop === undefined ? -1 : 4),
   encode: (a, buf, off) => w32(buf, off, a.nextHop ?? 0),
+  // The value check (`isInvalidNextHop4`) is made by the UPDATE decoder, and only when there is
+  // traditional NLRI: with MP_REACH alone a receiver ignores NEXT_HOP (RFC 4760 §3).
   decode: (buf, off, end, _ctx, out) => {
     if (end - off !== 4) throw lengthError('NEXT_HOP', end - off, '4');
-    const nh = u32(buf, off);
-    if (isInvalidNextHop4(nh)) {
-      throw new AttrFault(
-        UpdateSubcode.INVALID_NEXT_HOP_ATTRIBUTE,
-        `NEXT_HOP ${nh >>> 24}.x.x.x is not a host address`,
-      );
-    }
-    out.nextHop = nh;
+    out.nextHop = u32(buf, off);
   },
 };
 

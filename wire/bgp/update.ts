@@ -16,6 +16,7 @@ import {
   AttrFault,
   attributesLength,
   copyBytes,
+  isInvalidNextHop4,
   encodeAttributes,
   type MutablePathAttributes,
 } from './attributes.js';
@@ -78,6 +79,9 @@ function attrData(buf: Uint8Array, start: number, end: number): Uint8Array {
 interface Outcome {
   withdraw: BgpDecodeError | undefined;
   discarded: BgpDecodeError[] | undefined;
+  /** Where the NEXT_HOP attribute sits, for the data of a late NEXT_HOP value error. */
+  nextHopStart: number;
+  nextHopEnd: number;
 }
 
 /** Record a soft error, or throw a hard one (RFC 7606 §3: the strongest action wins). */
@@ -141,7 +145,7 @@ export function decodeUpdateBody(
   }
 
   const attrs: MutablePathAttributes = {};
-  const st: Outcome = { withdraw: undefined, discarded: undefined };
+  const st: Outcome = { withdraw: undefined, discarded: undefined, nextHopStart: 0, nextHopEnd: 0 };
   decodeAttributes(buf, aStart, aEnd, ctx, attrs, st);
 
   const nlri: Prefix4[] = [];
@@ -161,6 +165,19 @@ export function decodeUpdateBody(
     if (attrs.origin === undefined) missing(st, AttrType.ORIGIN, 'ORIGIN');
     if (attrs.asPath === undefined) missing(st, AttrType.AS_PATH, 'AS_PATH');
     if (nlri.length > 0 && attrs.nextHop === undefined) missing(st, AttrType.NEXT_HOP, 'NEXT_HOP');
+  }
+  if (nlri.length > 0 && attrs.nextHop !== undefined && isInvalidNextHop4(attrs.nextHop)) {
+    // RFC 4271 §6.3 / RFC 7606 §7.3: a NEXT_HOP that cannot be a host address; the routes are
+    // ignored (treat-as-withdraw) rather than the session reset.
+    record(
+      st,
+      updateError(
+        UpdateSubcode.INVALID_NEXT_HOP_ATTRIBUTE,
+        'treat-as-withdraw',
+        `NEXT_HOP ${attrs.nextHop >>> 24}.x.x.x is not a host address`,
+        attrData(buf, st.nextHopStart, st.nextHopEnd),
+      ),
+    );
   }
 
   const mpRaw = attrs.mpReach?.raw;
@@ -329,6 +346,10 @@ function decodeAttributes(
       continue;
     }
 
+    if (code === AttrType.NEXT_HOP) {
+      st.nextHopStart = start;
+      st.nextHopEnd = vEnd;
+    }
     try {
       d.decode(buf, vStart, vEnd, ctx, out);
     } catch (e) {

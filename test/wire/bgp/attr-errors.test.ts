@@ -616,6 +616,22 @@ describe('RFC 7606 outcomes', () => {
     expect(o.msg.treatAsWithdraw).toBeUndefined();
   });
 
+  it('ignores the NEXT_HOP value when the NLRI are in MP_REACH only (RFC 4760 §3)', () => {
+    const o = run(
+      body(
+        '800e1a00020110' +
+          '20010db8000000000000000000000001' +
+          '00' +
+          '2020010db8' +
+          ORIGIN +
+          AS_PATH4 +
+          '40030400000000',
+      ),
+      CTX4,
+    );
+    expect('msg' in o && o.msg.treatAsWithdraw).toBeUndefined();
+  });
+
   it('needs no NEXT_HOP when the NLRI are in MP_REACH only', () => {
     const o = run(
       body('800e1a00020110' + '20010db8000000000000000000000001' + '00' + '2020010db8' + ORIGIN + AS_PATH4),
