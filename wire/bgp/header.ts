@@ -15,6 +15,7 @@ import {
   MessageType,
   RouteRefreshErrorSubcode,
 } from './constants.js';
+import { copyBytes } from './attributes.js';
 import { BgpDecodeError } from './errors.js';
 import type { CodecContext } from './types.js';
 
@@ -86,7 +87,10 @@ export function decodeHeader(
   ctx: CodecContext,
 ): Result<BgpHeader, BgpDecodeError> {
   if (end - off < HEADER_LENGTH) {
-    return err(badLength(end - off, `header needs ${HEADER_LENGTH} bytes, have ${end - off}`));
+    // No length field to quote as data: the frame is shorter than the header.
+    return err(
+      headerError(HeaderSubcode.BAD_MESSAGE_LENGTH, `header needs ${HEADER_LENGTH} bytes, have ${end - off}`),
+    );
   }
   for (let i = 0; i < 16; i++) {
     if (buf[off + i] !== 0xff) {
@@ -152,7 +156,7 @@ export function nextFrame(buf: Uint8Array, off: number, end: number, ctx: CodecC
   if (h.error.code !== ErrorCode.ROUTE_REFRESH) return { kind: 'error', error: h.error };
   const length = lengthField(buf, off);
   if (end - off < length) return { kind: 'partial' };
-  return { kind: 'error', error: withData(h.error, buf.slice(off, off + length)) };
+  return { kind: 'error', error: withData(h.error, copyBytes(buf, off, off + length)) };
 }
 
 /** The raw length field of the header at `off`; the caller has checked that the header is there. */

@@ -7,6 +7,7 @@
 
 import { err, ok, type Result } from '../result.js';
 import { HEADER_LENGTH, HeaderSubcode, ErrorCode, MessageType } from './constants.js';
+import { copyBytes } from './attributes.js';
 import { BgpDecodeError, isBgpDecodeError } from './errors.js';
 import { decodeHeader, encodeHeader, maxMessageLength, withData } from './header.js';
 import { checkOpen, decodeOpen, encodeOpen, encodingLengthOpen } from './open.js';
@@ -42,7 +43,18 @@ export function encodingLengthMessage(m: BgpMessage, ctx: CodecContext): number 
  * longer than the session allows: whoever builds it must split it first (RFC 4271 §4, RFC 8654).
  */
 export function encodeMessage(m: BgpMessage, buf: Uint8Array, off: number, ctx: CodecContext): number {
+  return encodeSized(m, encodingLengthMessage(m, ctx), buf, off, ctx);
+}
+
+/** The whole message in a buffer of its own (one allocation). */
+export function encodeMessageBytes(m: BgpMessage, ctx: CodecContext): Uint8Array {
   const length = encodingLengthMessage(m, ctx);
+  const buf = Buffer.allocUnsafe(length);
+  encodeSized(m, length, buf, 0, ctx);
+  return buf;
+}
+
+function encodeSized(m: BgpMessage, length: number, buf: Uint8Array, off: number, ctx: CodecContext): number {
   const max = maxMessageLength(m.type, ctx);
   if (length > max) throw new RangeError(`message type ${m.type} of ${length} bytes exceeds ${max}`);
   const body = encodeHeader(m.type, length, buf, off);
@@ -60,19 +72,12 @@ export function encodeMessage(m: BgpMessage, buf: Uint8Array, off: number, ctx: 
   }
 }
 
-/** The whole message in a buffer of its own (one allocation). */
-export function encodeMessageBytes(m: BgpMessage, ctx: CodecContext): Uint8Array {
-  const buf = Buffer.allocUnsafe(encodingLengthMessage(m, ctx));
-  encodeMessage(m, buf, 0, ctx);
-  return buf;
-}
-
 // ===== Decoding =====
 
 /**
  * Decode exactly one message occupying `buf[off, end)`. Never throws: every failure is a
- * `BgpDecodeError`. An OPEN must also pass `checkOpen`. Decoded UPDATE fields may be views into
- * `buf`; OPEN and NOTIFICATION data are copies.
+ * `BgpDecodeError`. An OPEN must also pass `checkOpen`. Byte fields of the result are copies, so
+ * the caller may reuse `buf` at once.
  */
 export function decodeMessage(
   buf: Uint8Array,
@@ -83,11 +88,11 @@ export function decodeMessage(
   const h = decodeHeader(buf, off, end, ctx);
   if (!h.ok) {
     // RFC 7313 §5: the data of a ROUTE-REFRESH length error is the message itself.
-    return h.error.code === ErrorCode.ROUTE_REFRESH ? err(withData(h.error, buf.slice(off, end))) : h;
+    return h.error.code === ErrorCode.ROUTE_REFRESH ? err(withData(h.error, copyBytes(buf, off, end))) : h;
   }
   const { length, type } = h.value;
   if (length !== end - off) {
-    const data = buf.slice(off + 16, off + 18);
+    const data = copyBytes(buf, off + 16, off + 18);
     return err(
       new BgpDecodeError(
         ErrorCode.MESSAGE_HEADER,

@@ -6,6 +6,7 @@
 
 import { ok, type Result } from '../result.js';
 import { CeaseSubcode, ErrorCode } from './constants.js';
+import { copyBytes } from './attributes.js';
 import type { BgpDecodeError } from './errors.js';
 import type { NotificationMessage } from './types.js';
 
@@ -44,7 +45,7 @@ export function decodeNotification(
     type: 3,
     code: buf[off] as number,
     subcode: buf[off + 1] as number,
-    data: buf.slice(off + 2, end),
+    data: copyBytes(buf, off + 2, end),
   });
 }
 

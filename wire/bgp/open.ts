@@ -12,6 +12,7 @@
 import { err, ok, type Result } from '../result.js';
 import { Reader, ReadOutOfBounds, writeU16, writeU32 } from '../reader.js';
 import { ErrorCode, OpenSubcode, OptionalParameterType } from './constants.js';
+import { copyBytes } from './attributes.js';
 import { BgpDecodeError } from './errors.js';
 import { decodeCapability, encodeCapability, encodingLengthCapability } from './capabilities.js';
 import type { Capability, OpenMessage, OptionalParameter } from './types.js';
@@ -87,12 +88,12 @@ function decodeParam(r: Reader, extended: boolean): OptionalParameter {
   const value = r.sub(extended ? r.u16() : r.u8());
   if (type !== OptionalParameterType.CAPABILITIES) {
     // Copied: an OPEN lives as long as its session, the receive buffer does not.
-    return { kind: 'unknown', type, data: value.bytes(value.left).slice() };
+    return { kind: 'unknown', type, data: copyBytes(value.buf, value.off, value.end) };
   }
   const capabilities: Capability[] = [];
   while (value.left > 0) {
     const c = decodeCapability(value);
-    capabilities.push(c.kind === 'unknown' ? { ...c, data: c.data.slice() } : c);
+    capabilities.push(c.kind === 'unknown' ? { ...c, data: copyBytes(c.data, 0, c.data.length) } : c);
   }
   return { kind: 'capabilities', capabilities };
 }

@@ -43,7 +43,7 @@ describe('NOTIFICATION', () => {
   });
 
   it('copies its data out of the receive buffer', () => {
-    const b = fromHex('0602' + '03616263');
+    const b = Buffer.from(fromHex('0602' + '03616263')); // a Buffer's slice() is a view
     const m = unwrap(decodeNotification(b, 0, b.length));
     b.fill(0);
     expect(toHex(m.data)).toBe('03616263');

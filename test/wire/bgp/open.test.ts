@@ -152,6 +152,16 @@ describe('OPEN codec', () => {
       { kind: 'unknown', code: 73, data: fromHex('0561') },
     ]);
   });
+
+  it('copies unknown parameters and capabilities out of the receive buffer', () => {
+    const b = Buffer.from(fromHex('04fde9005a0a000001' + '0a' + '0204' + 'f00201ff' + '09020102'));
+    const d = decodeOpen(b, 0, b.length);
+    b.fill(0);
+    expect(d.ok && d.value.params).toEqual([
+      { kind: 'capabilities', capabilities: [{ kind: 'unknown', code: 0xf0, data: fromHex('01ff') }] },
+      { kind: 'unknown', type: 9, data: fromHex('0102') },
+    ]);
+  });
 });
 
 describe('OPEN decode errors', () => {
