@@ -31,7 +31,10 @@ export interface Vector {
   readonly decoded?: unknown;
   /** The error decoding must produce; absent for valid vectors. */
   readonly error?: VectorError;
-  /** False when our encoder legitimately writes different bytes (e.g. attribute order); default true. */
+  /**
+   * False when our encoder legitimately writes different bytes (e.g. attribute order); default true.
+   * BGP vectors without `decoded` (captured bytes) are held to byte identity only when it is true.
+   */
   readonly reencode?: boolean;
   /** False to leave the vector out of the tshark check (e.g. bytes tshark is known to misread). */
   readonly tshark?: boolean;
