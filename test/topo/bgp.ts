@@ -216,7 +216,7 @@ export async function startBird(node: Node, config: BgpSpeakerConfig): Promise<B
 /** BIRD 2 configuration for a description. */
 export function birdConfig(cfg: BgpSpeakerConfig): string {
   const orig = originations(cfg);
-  const lines: string[] = [`router id ${cfg.routerId};`, 'protocol device {}'];
+  const lines: string[] = ['log stderr all;', `router id ${cfg.routerId};`, 'protocol device {}'];
   for (const fam of [4, 6] as const) {
     const mine = orig.filter((o) => familyOf(o.prefix) === fam);
     lines.push(`protocol static static${fam} {`, `  ipv${fam};`);
@@ -328,7 +328,7 @@ export async function startFrr(node: Node, config: BgpSpeakerConfig): Promise<Bg
   const ids = frrIds();
   const withBfd = config.neighbors.some((n) => n.bfd === true);
   const files: Record<string, string> = {
-    zebra: `hostname ${node.name}\n`,
+    zebra: `hostname ${node.name}\nlog stdout informational\n`,
     bgpd: frrBgpConfig(node.name, config),
     ...(withBfd ? { bfdd: frrBfdConfig(node.name, config) } : {}),
   };
@@ -419,9 +419,11 @@ export function frrBgpConfig(hostname: string, cfg: BgpSpeakerConfig): string {
   const lines = [
     'frr defaults traditional',
     `hostname ${hostname}`,
+    'log stdout informational',
     '!',
     `router bgp ${cfg.asn}`,
     ` bgp router-id ${cfg.routerId}`,
+    ' bgp log-neighbor-changes',
     ' no bgp ebgp-requires-policy',
     ' no bgp network import-check',
     ' no bgp default ipv4-unicast',
@@ -454,7 +456,7 @@ export function frrBgpConfig(hostname: string, cfg: BgpSpeakerConfig): string {
 
 function frrBfdConfig(hostname: string, cfg: BgpSpeakerConfig): string {
   const iv = cfg.bfdIntervalMs ?? 100;
-  const lines = [`hostname ${hostname}`, 'bfd'];
+  const lines = [`hostname ${hostname}`, 'log stdout informational', 'bfd'];
   for (const n of cfg.neighbors.filter((x) => x.bfd === true)) {
     lines.push(
       ` peer ${n.address}`,
