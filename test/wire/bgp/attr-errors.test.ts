@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeUpdateBody } from '../../../wire/bgp/update.js';
+import { decodeUpdateBody, encodeUpdateBody, updateBodyLength } from '../../../wire/bgp/update.js';
+import { arbUpdate, CONTEXTS } from './arb-update.js';
 import { BgpDecodeError } from '../../../wire/bgp/errors.js';
 import type { CodecContext, UpdateMessage } from '../../../wire/bgp/types.js';
 import { fromHex, toHex } from '../../../wire/reader.js';
@@ -651,6 +652,32 @@ describe('RFC 7606 outcomes', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('throws nothing but BgpDecodeError on mutated arbitrary UPDATEs, and what it returns re-encodes', () => {
+    for (const { ctx } of CONTEXTS) {
+      fc.assert(
+        fc.property(
+          arbUpdate(ctx),
+          fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }),
+          fc.nat(8),
+          (msg, muts, cut) => {
+            const b = new Uint8Array(updateBodyLength(msg, ctx));
+            encodeUpdateBody(msg, b, 0, ctx);
+            for (const [i, v] of muts) if (b.length > 0) b[i % b.length] = v;
+            const end = Math.max(0, b.length - cut);
+            try {
+              const u = decodeUpdateBody(b, 0, end, ctx);
+              const again = new Uint8Array(updateBodyLength(u, ctx));
+              expect(encodeUpdateBody(u, again, 0, ctx)).toBe(again.length);
+            } catch (e) {
+              expect(e).toBeInstanceOf(BgpDecodeError);
+            }
+          },
+        ),
+        { numRuns: 500 },
+      );
+    }
   });
 
   it('throws nothing but BgpDecodeError on mutated valid UPDATEs', () => {
