@@ -143,6 +143,23 @@ describe.skipIf(skip !== null)('reference BGP speakers', () => {
     });
   });
 
+  it('FRR <-> BIRD: dropping BFD packets takes the BFD-tied session down; undropping restores it', async () => {
+    const bgpUp = async (s: BgpSpeaker, peer: string): Promise<boolean> =>
+      (await s.sessions()).some((x) => x.peer === peer && x.state === 'established');
+    const t0 = Date.now();
+    await l2.drop({ udpPort: 3784 });
+    await waitFor(async () => !(await bgpUp(frr, l2.b.addr4)), {
+      what: 'FRR to drop the IPv4 session after BFD loss',
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
+    console.info(`[topo] FRR session down ${Date.now() - t0} ms after BFD packets were dropped (100 ms x 3)`);
+    // The IPv6 session has no BFD and stays up.
+    expect(await bgpUp(frr, l2.b.addr6)).toBe(true);
+    await l2.undrop();
+    await waitEstablished(frr, { peers: [l2.b.addr4], timeoutMs: 20_000 });
+  });
+
   it('destroy stops every daemon and holder', async () => {
     const pids = [...t1.pids(), ...t2.pids(), ...[bird1, gobgp, frr, bird2].flatMap((s) => s.pids())];
     expect(pids.length).toBeGreaterThanOrEqual(4 + 5);
