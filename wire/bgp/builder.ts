@@ -35,7 +35,8 @@ export function updateSizeLimit(ctx: CodecContext): number {
 /**
  * A message buffer with its header written. `Buffer.allocUnsafe` draws small messages from
  * Node's slab pool, which is several times cheaper than a fresh zeroed buffer per message; every
- * caller writes each remaining byte.
+ * caller writes each remaining byte. The result is a view into a shared slab: use it as a view
+ * (write it, copy it), never its `.buffer`.
  */
 function newMessage(length: number): Uint8Array {
   const m: Uint8Array = Buffer.allocUnsafe(length);
@@ -76,7 +77,7 @@ function familyOf(p: Prefix): number {
 
 /**
  * Index range `[from, to)` of `prefixes` holding the next run of family `afi` whose encoded size
- * fits `room(bytes)`; `to` stops at the first prefix that would not fit.
+ * fits (`fits(bytes)`); `to` stops at the first prefix that would not fit, so order is kept.
  */
 function take(
   prefixes: readonly Prefix[],

@@ -119,8 +119,8 @@ export function decodeUpdateBody(
     throw malformedAttributeList(`UPDATE body of ${end - off} bytes has no room for its two length fields`);
   const addPath = ctx.addPath.has(AFISAFI_IPV4_UNICAST);
 
-  // RFC 4271 §6.3 and RFC 7606 §3(a): length fields that do not fit the message leave
-  // nothing to trust, so the session is reset.
+  // RFC 4271 §6.3: Withdrawn Routes Length or Total Attribute Length too large for the message
+  // is a Malformed Attribute List; nothing after them can be located, so the session is reset.
   const wLen = ((buf[off] as number) << 8) | (buf[off + 1] as number);
   const wStart = off + 2;
   const wEnd = wStart + wLen;
