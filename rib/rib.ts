@@ -1,0 +1,987 @@
+// The shared in-memory RIB: every path from every source per address family (IPv4 and IPv6
+// unicast), best-path selection (rib/decision.ts: admin distance, RFC 4271 §9.1.2.2, multipath),
+// eligibility (next-hop reachability with recursive resolution, BFD state, neighbour shutdown) and
+// coalesced change events on the bus (rib/bus.ts).
+//
+//   addPath/removePath/removeSource/setNextHopState/setSourceState
+//        │ (mark prefixes dirty; inside `batch(fn)` nothing else happens yet)
+//        ▼
+//   flush: reselect dirty prefixes ─▶ selection changed? ─▶ re-resolve next hops they cover
+//        ▲                                                        │ reachability changed?
+//        └──────── mark paths using those next hops dirty ◀───────┘
+//        ▼ (fixed point)
+//   publish route-selected / route-changed / route-removed once per prefix
+//
+// Memory layout for a full table: prefixes key a `Prefix4Map` (one Map per length, small-integer
+// keys) or `Prefix6Map`; an `Entry` holds the prefix's paths sorted best first (an exact-size
+// array), the count selected and the forwarding next hops; a `Path` is five fields: its source,
+// interned attributes (rib/intern.ts), interned next-hop list (`NhList`), path id and metric.
+// Each `NhList` keeps the entries that use it (an array compacted lazily as paths go), so a BFD
+// flap or reachability change touches only the prefixes using that next hop. Next-hop
+// reachability (`NhState`, one per distinct address and interface) is resolved by longest match
+// over connected routes and the RIB's own selected routes; it is re-checked only when a selected
+// route covering it changes.
+
+import { decideCode, multipathCount, rank, Step, type Candidate, type SourceView } from './decision.js';
+import { Prefix4Map, Prefix6Map } from './prefix-map.js';
+import { AttrInterner, type Attrs } from './intern.js';
+import { EventBus, type RibEvent } from './bus.js';
+import type { ConnectedRoutes } from './connected.js';
+import {
+  DEFAULT_DECISION,
+  nextHopAddrKey,
+  nextHopKey,
+  type Afi,
+  type DecisionOptions,
+  type NextHop,
+  type SourceKind,
+  type SourceSpec,
+} from './types.js';
+import type { PathAttributes } from '../wire/bgp/types.js';
+import {
+  isPrefix4,
+  mask4,
+  mask6Word,
+  prefix4Unchecked,
+  prefix6,
+  type Addr4,
+  type Addr6,
+  type Prefix,
+  type Prefix4,
+  type Prefix6,
+} from '../wire/ip/index.js';
+
+// ===== Errors =====
+
+/** A RIB API misuse (unknown source, path without next hops…). */
+export class RibError extends Error {
+  constructor(
+    readonly code: 'RIB_ERR_UNKNOWN_SOURCE' | 'RIB_ERR_NO_NEXTHOP' | 'RIB_ERR_BAD_NEXTHOP',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RibError';
+  }
+}
+
+// ===== Sources =====
+
+/** A registered route source. */
+export class Source implements SourceView {
+  readonly id: string;
+  readonly kind: SourceKind;
+  readonly ebgp: boolean;
+  readonly routerId: number;
+  readonly peerAddr: Addr4 | Addr6 | undefined;
+  readonly distance: number | undefined;
+  /** False while the neighbour is shut down: its paths are ineligible. */
+  up = true;
+
+  constructor(spec: SourceSpec) {
+    this.id = spec.id;
+    this.kind = spec.kind;
+    this.ebgp = spec.ebgp ?? false;
+    this.routerId = spec.routerId ?? 0;
+    this.peerAddr = spec.peerAddr;
+    this.distance = spec.distance;
+  }
+}
+
+// ===== Next hops =====
+
+/** Reachability of one next-hop address (+ interface). */
+export class NhState {
+  /** BFD says the next hop is down. */
+  bfdDown = false;
+  resolved = false;
+  /** Cost to reach it: 0 when connected, else the resolving route's metric and cost. */
+  cost = 0;
+  /** The RIB prefix it resolves over, or null (connected / unresolved). */
+  via: Entry | null = null;
+  /** Interned lists containing this next hop. */
+  readonly lists = new Set<NhList>();
+
+  constructor(
+    readonly key: string,
+    readonly hop: NextHop,
+  ) {}
+
+  /** Usable for forwarding: resolved and not BFD-down. */
+  get usable(): boolean {
+    return this.resolved && !this.bfdDown;
+  }
+}
+
+/** An interned list of next hops shared by every path that uses it, with the prefixes using it. */
+export class NhList {
+  /** Paths referring to this list. */
+  refs = 0;
+  /** Entries with a path using this list; may hold stale entries and repeats (see `compact`). */
+  users: Entry[] = [];
+  /** The usable hops (shared array; replaced, never mutated). */
+  usable: readonly NextHop[] = [];
+  /** Lowest cost over the usable hops. */
+  cost = 0;
+  /** Some hop resolves over a RIB route (so a path may need the self-resolution check). */
+  recursive = false;
+
+  constructor(
+    readonly key: string,
+    readonly hops: readonly NextHop[],
+    readonly states: readonly NhState[],
+  ) {}
+
+  /** Recompute `usable` and `cost` from the states; returns true if anything changed. */
+  refresh(): boolean {
+    const u: NextHop[] = [];
+    let cost = Infinity;
+    let rec = false;
+    for (let i = 0; i < this.states.length; i++) {
+      const st = this.states[i]!;
+      if (st.via !== null) rec = true;
+      if (!st.usable) continue;
+      u.push(this.hops[i]!);
+      if (st.cost < cost) cost = st.cost;
+    }
+    if (cost === Infinity) cost = 0;
+    const same = u.length === this.usable.length && u.every((h, i) => h === this.usable[i]);
+    const changed = !same || cost !== this.cost || rec !== this.recursive;
+    if (!same) this.usable = u;
+    this.cost = cost;
+    this.recursive = rec;
+    return changed;
+  }
+
+  /** Drop entries that no longer use this list once they outnumber the live ones. */
+  maybeCompact(): void {
+    if (this.users.length < 64 || this.users.length < 2 * this.refs) return;
+    const live: Entry[] = [];
+    for (const e of this.users) {
+      if (e.marked) continue;
+      const ps = e.paths;
+      for (let i = 0; i < ps.length; i++) {
+        if (ps[i]!.shared.nh === this) {
+          e.marked = true;
+          live.push(e);
+          break;
+        }
+      }
+    }
+    for (const e of live) e.marked = false;
+    this.users = live;
+  }
+}
+
+// ===== Paths and prefixes =====
+
+/**
+ * What a path shares with every other path from the same source over the same next hops (for a
+ * BGP neighbour: one object for its whole table), so a `Path` itself is two references.
+ */
+export class PathShared {
+  refs = 0;
+
+  constructor(
+    readonly key: string,
+    readonly source: Source,
+    readonly nh: NhList,
+    readonly pathId: number,
+    readonly metric: number,
+  ) {}
+}
+
+/** One path for one prefix from one source. */
+export class Path implements Candidate {
+  constructor(
+    readonly attrs: Attrs,
+    readonly shared: PathShared,
+  ) {}
+
+  get source(): Source {
+    return this.shared.source;
+  }
+
+  get nh(): NhList {
+    return this.shared.nh;
+  }
+
+  get pathId(): number {
+    return this.shared.pathId;
+  }
+
+  get metric(): number {
+    return this.shared.metric;
+  }
+
+  /** Cost to the next hop (from the interned list's resolution). */
+  get igpCost(): number {
+    return this.shared.nh.cost;
+  }
+
+  /** The next hops this path of `entry` can forward over now. */
+  usableHops(entry: Entry): readonly NextHop[] {
+    const nh = this.shared.nh;
+    if (!nh.recursive) return nh.usable;
+    // A next hop that resolves over the very prefix it is a path for would support itself.
+    const out: NextHop[] = [];
+    for (let i = 0; i < nh.states.length; i++) {
+      const st = nh.states[i]!;
+      if (st.usable && st.via !== entry) out.push(nh.hops[i]!);
+    }
+    return out.length === nh.usable.length ? nh.usable : out;
+  }
+
+  /** Eligible for selection as a path of `entry`: source up and some usable next hop. */
+  eligible(entry: Entry): boolean {
+    return this.shared.source.up && this.usableHops(entry).length > 0;
+  }
+}
+
+/** All paths of one prefix, best first; the first `nsel` are selected. */
+export class Entry {
+  /** Exact-size array (replaced on change, so no growth slack per prefix). */
+  paths: readonly Path[] = NO_PATHS;
+  /** Forwarding next hops of the selected paths (empty when nothing is selected). */
+  hops: readonly NextHop[] = EMPTY_HOPS;
+  // The selected count (low 16 bits) and two flags share one small integer.
+  private bits = 0;
+
+  constructor(readonly prefix: Prefix4 | Prefix6) {}
+
+  /** The address family. */
+  get afi(): Afi {
+    return typeof this.prefix === 'number' ? 4 : 6;
+  }
+
+  /** How many of `paths` (from the front) are selected. */
+  get nsel(): number {
+    return this.bits & 0xffff;
+  }
+
+  set nsel(n: number) {
+    this.bits = (this.bits & ~0xffff) | n;
+  }
+
+  /** Scheduled for reselection in the current flush. */
+  get dirty(): boolean {
+    return (this.bits & DIRTY) !== 0;
+  }
+
+  set dirty(d: boolean) {
+    this.bits = d ? this.bits | DIRTY : this.bits & ~DIRTY;
+  }
+
+  /** Scratch mark for a de-duplicating pass (`NhList.maybeCompact`). */
+  get marked(): boolean {
+    return (this.bits & MARK) !== 0;
+  }
+
+  set marked(m: boolean) {
+    this.bits = m ? this.bits | MARK : this.bits & ~MARK;
+  }
+}
+
+const DIRTY = 0x10000;
+const MARK = 0x20000;
+
+/** `ps` plus `p`, in an array of exactly that size. */
+function withPath(ps: readonly Path[], p: Path): Path[] {
+  switch (ps.length) {
+    case 0:
+      return [p];
+    case 1:
+      return [ps[0]!, p];
+    case 2:
+      return [ps[0]!, ps[1]!, p];
+    default:
+      return ps.concat(p);
+  }
+}
+
+/** `ps` without the element at `i`, in an array of exactly that size. */
+function withoutAt(ps: readonly Path[], i: number): readonly Path[] {
+  if (ps.length === 1) return NO_PATHS;
+  if (ps.length === 2) return [ps[1 - i]!];
+  return ps.slice(0, i).concat(ps.slice(i + 1));
+}
+
+const EMPTY_HOPS: readonly NextHop[] = Object.freeze([]);
+const NO_PATHS: readonly Path[] = Object.freeze([]);
+
+/** A selected route as seen by queries and dumps. */
+export interface SelectedRoute {
+  readonly afi: Afi;
+  readonly prefix: Prefix4 | Prefix6;
+  readonly nexthops: readonly NextHop[];
+  /** The selected paths, best first. */
+  readonly paths: readonly Path[];
+}
+
+/** What a protocol hands the RIB for one path. */
+export interface PathInput {
+  /** Id of a registered source. */
+  readonly source: string;
+  /** ADD-PATH path identifier (RFC 7911); 0 when unused. */
+  readonly pathId?: number;
+  readonly attrs?: PathAttributes;
+  readonly nexthops: readonly NextHop[];
+  /** Protocol metric for non-BGP sources (lower is better). */
+  readonly metric?: number;
+}
+
+/** Options of a RIB. */
+export interface RibOptions {
+  readonly decision?: Partial<DecisionOptions>;
+  readonly connected?: ConnectedRoutes;
+  readonly bus?: EventBus;
+  /** Called with every mutation as a serialisable message (see rib/messages.ts). */
+  readonly record?: (msg: RibInput) => void;
+}
+
+/** Serialisable RIB inputs, in the RIB's own (not JSON) representation. */
+export type RibInput =
+  | { readonly type: 'source-add'; readonly spec: SourceSpec }
+  | { readonly type: 'path-add'; readonly prefix: Prefix; readonly path: PathInput }
+  | {
+      readonly type: 'path-remove';
+      readonly prefix: Prefix;
+      readonly source: string;
+      readonly pathId: number;
+    }
+  | { readonly type: 'source-remove'; readonly source: string }
+  | { readonly type: 'source-state'; readonly source: string; readonly up: boolean }
+  | { readonly type: 'nexthop-state'; readonly nexthop: NextHop; readonly up: boolean };
+
+const MAX_ROUNDS = 32;
+
+// ===== The RIB =====
+
+/** The RIB for IPv4 and IPv6 unicast. */
+export class Rib {
+  readonly bus: EventBus;
+  readonly interner = new AttrInterner();
+  private opts: DecisionOptions;
+  private readonly t4 = new Prefix4Map<Entry>();
+  private readonly t6 = new Prefix6Map<Entry>();
+  private readonly sources = new Map<string, Source>();
+  private readonly nhLists = new Map<string, NhList>();
+  private readonly nhStates4 = new Map<string, NhState>();
+  private readonly nhStates6 = new Map<string, NhState>();
+  private readonly connected: ConnectedRoutes | undefined;
+  private readonly record: ((msg: RibInput) => void) | undefined;
+  private depth = 0;
+  private dirty: Entry[] = [];
+  /** Entries whose hops changed during this flush, with the hops they had before it. */
+  private changed = new Map<Entry, readonly NextHop[]>();
+  private lastHopsIn: readonly NextHop[] | undefined;
+  private lastHopsOut: NhList | undefined;
+  private readonly shared = new Map<string, PathShared>();
+  private lastShared: PathShared | undefined;
+  private unsubscribeConnected: (() => void) | undefined;
+
+  constructor(opts: RibOptions = {}) {
+    this.opts = { ...DEFAULT_DECISION, ...opts.decision };
+    this.bus = opts.bus ?? new EventBus();
+    this.connected = opts.connected;
+    this.record = opts.record;
+    if (this.connected !== undefined) {
+      this.unsubscribeConnected = this.connected.onChange(() => this.connectedChanged());
+    }
+  }
+
+  /** The decision options in force. */
+  get decision(): DecisionOptions {
+    return this.opts;
+  }
+
+  /** Change decision options (fan-out, MED rules…) and reselect everything. */
+  setDecision(d: Partial<DecisionOptions>): void {
+    this.opts = { ...this.opts, ...d };
+    this.batch(() => this.forEachEntry((e) => this.markDirty(e)));
+  }
+
+  /** Stop listening to connected-route changes. */
+  close(): void {
+    this.unsubscribeConnected?.();
+  }
+
+  // ----- sources -----
+
+  /** Register (or update) a source; paths must name a registered source. */
+  addSource(spec: SourceSpec): Source {
+    this.record?.({ type: 'source-add', spec });
+    const old = this.sources.get(spec.id);
+    const s = new Source(spec);
+    if (old !== undefined) s.up = old.up;
+    this.sources.set(spec.id, s);
+    if (old !== undefined) {
+      // Paths keep a direct reference to their source: rebuild them on the new one.
+      this.batch(() =>
+        this.forEachEntry((e) => {
+          if (!e.paths.some((p) => p.source === old)) return;
+          e.paths = e.paths.map((p) => {
+            if (p.source !== old) return p;
+            const np = new Path(p.attrs, this.sharedFor(s, p.nh, p.pathId, p.metric));
+            this.releaseShared(p.shared);
+            return np;
+          });
+          this.markDirty(e);
+        }),
+      );
+    }
+    return s;
+  }
+
+  /** A registered source. */
+  source(id: string): Source | undefined {
+    return this.sources.get(id);
+  }
+
+  // ----- batching -----
+
+  /** Run `fn` with all mutations coalesced: selection and events happen once at the end. */
+  batch<T>(fn: () => T): T {
+    this.depth++;
+    try {
+      return fn();
+    } finally {
+      if (--this.depth === 0) this.flush();
+    }
+  }
+
+  private done(): void {
+    if (this.depth === 0) this.flush();
+  }
+
+  private markDirty(e: Entry): void {
+    if (e.dirty) return;
+    e.dirty = true;
+    this.dirty.push(e);
+  }
+
+  // ----- paths -----
+
+  /**
+   * Add or replace the path identified by (prefix, source, pathId). The RIB keeps its own
+   * copies; passing the same attribute object or next-hop array again (one per UPDATE) skips
+   * re-interning, so callers must not mutate them after the call.
+   */
+  addPath(prefix: Prefix, input: PathInput): void {
+    this.record?.({ type: 'path-add', prefix, path: input });
+    const src = this.sources.get(input.source);
+    if (src === undefined) throw new RibError('RIB_ERR_UNKNOWN_SOURCE', `unknown source '${input.source}'`);
+    if (input.nexthops.length === 0)
+      throw new RibError('RIB_ERR_NO_NEXTHOP', 'a path needs at least one next hop');
+    const nh = this.nhListFor(input.nexthops);
+    const e = this.entryFor(prefix);
+    const pathId = input.pathId ?? 0;
+    const attrs = this.interner.intern(input.attrs ?? NO_ATTRS);
+    const path = new Path(attrs, this.sharedFor(src, nh, pathId, input.metric ?? 0));
+    this.interner.retain(attrs);
+    nh.refs++;
+    const ps = e.paths;
+    let i = 0;
+    for (; i < ps.length; i++) if (ps[i]!.source === src && ps[i]!.pathId === pathId) break;
+    if (i < ps.length) {
+      const old = ps[i]!;
+      const copy = ps.slice();
+      copy[i] = path;
+      e.paths = copy;
+      if (old.nh !== nh) nh.users.push(e);
+      this.dropPath(old);
+    } else {
+      e.paths = withPath(ps, path);
+      nh.users.push(e);
+    }
+    this.markDirty(e);
+    this.done();
+  }
+
+  /** Remove the path (prefix, source, pathId); returns false if it was not there. */
+  removePath(prefix: Prefix, source: string, pathId = 0): boolean {
+    this.record?.({ type: 'path-remove', prefix, source, pathId });
+    const e = isPrefix4(prefix) ? this.t4.get(prefix) : this.t6.get(prefix);
+    if (e === undefined) return false;
+    const ps = e.paths;
+    for (let i = 0; i < ps.length; i++) {
+      const p = ps[i]!;
+      if (p.source.id === source && p.pathId === pathId) {
+        e.paths = withoutAt(ps, i);
+        this.dropPath(p);
+        this.markDirty(e);
+        this.done();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Remove every path of a source (neighbour down); returns how many were removed. */
+  removeSource(source: string): number {
+    this.record?.({ type: 'source-remove', source });
+    let n = 0;
+    this.batch(() =>
+      this.forEachEntry((e) => {
+        const gone = e.paths.filter((p) => p.source.id === source);
+        if (gone.length === 0) return;
+        e.paths = e.paths.filter((p) => p.source.id !== source);
+        for (const p of gone) this.dropPath(p);
+        n += gone.length;
+        this.markDirty(e);
+      }),
+    );
+    return n;
+  }
+
+  /** Enable or shut down a source: a shut-down source's paths stay but are not selected. */
+  setSourceState(source: string, up: boolean): void {
+    this.record?.({ type: 'source-state', source, up });
+    const s = this.sources.get(source);
+    if (s === undefined) throw new RibError('RIB_ERR_UNKNOWN_SOURCE', `unknown source '${source}'`);
+    if (s.up === up) return;
+    s.up = up;
+    this.batch(() =>
+      this.forEachEntry((e) => {
+        if (e.paths.some((p) => p.source === s)) this.markDirty(e);
+      }),
+    );
+    if (this.bus.active) this.bus.publish({ type: 'source-state', source, up });
+  }
+
+  /** BFD verdict for a next hop (address + interface): down makes paths through it ineligible. */
+  setNextHopState(nexthop: NextHop, up: boolean): void {
+    this.record?.({ type: 'nexthop-state', nexthop, up });
+    const afi: Afi = typeof nexthop.addr === 'number' ? 4 : 6;
+    const st = this.nhStateFor(nexthop, afi, false);
+    if (st !== undefined && st.bfdDown === up) {
+      st.bfdDown = !up;
+      if (up && st.lists.size === 0) (afi === 4 ? this.nhStates4 : this.nhStates6).delete(st.key);
+      else this.batch(() => this.nhStateChanged(st));
+    } else if (st === undefined && !up) {
+      // Remember the verdict for paths that arrive later.
+      this.nhStateFor(nexthop, afi, true)!.bfdDown = true;
+    }
+    if (this.bus.active) this.bus.publish({ type: 'nexthop-state', nexthop, up });
+  }
+
+  // ----- queries -----
+
+  /** The prefix entry (all paths), if any. */
+  entry(prefix: Prefix): Entry | undefined {
+    return isPrefix4(prefix) ? this.t4.get(prefix) : this.t6.get(prefix);
+  }
+
+  /** The selected route of a prefix, or undefined. */
+  selected(prefix: Prefix): SelectedRoute | undefined {
+    const e = this.entry(prefix);
+    if (e === undefined || e.nsel === 0) return undefined;
+    return { afi: e.afi, prefix: e.prefix, nexthops: e.hops, paths: e.paths.slice(0, e.nsel) };
+  }
+
+  /** Every path of a prefix, best first. */
+  paths(prefix: Prefix): readonly Path[] {
+    return this.entry(prefix)?.paths ?? NO_PATHS;
+  }
+
+  /** Iterate the selected routes of a family (or both). */
+  *routes(afi?: Afi): IterableIterator<SelectedRoute> {
+    for (const e of this.entriesOf(afi)) {
+      if (e.nsel > 0)
+        yield { afi: e.afi, prefix: e.prefix, nexthops: e.hops, paths: e.paths.slice(0, e.nsel) };
+    }
+  }
+
+  /** Iterate every prefix entry of a family or both (all paths, for dumps). */
+  *entriesOf(afi?: Afi): IterableIterator<Entry> {
+    if (afi !== 6) yield* this.t4.values();
+    if (afi !== 4) yield* this.t6.values();
+  }
+
+  /** Counts for metrics and tests. */
+  stats(): {
+    prefixes4: number;
+    prefixes6: number;
+    paths: number;
+    selected: number;
+    attrSets: number;
+    nhLists: number;
+  } {
+    let paths = 0;
+    let selected = 0;
+    this.forEachEntry((e) => {
+      paths += e.paths.length;
+      if (e.nsel > 0) selected++;
+    });
+    return {
+      prefixes4: this.t4.size,
+      prefixes6: this.t6.size,
+      paths,
+      selected,
+      attrSets: this.interner.size,
+      nhLists: this.nhLists.size,
+    };
+  }
+
+  // ----- internals: tables -----
+
+  private forEachEntry(fn: (e: Entry) => void): void {
+    for (const e of this.t4.values()) fn(e);
+    for (const e of this.t6.values()) fn(e);
+  }
+
+  private entryFor(prefix: Prefix): Entry {
+    if (isPrefix4(prefix)) {
+      let e = this.t4.get(prefix);
+      if (e === undefined) {
+        e = new Entry(prefix);
+        this.t4.set(prefix, e);
+      }
+      return e;
+    }
+    let e = this.t6.get(prefix);
+    if (e === undefined) {
+      e = new Entry(prefix);
+      this.t6.set(prefix, e);
+    }
+    return e;
+  }
+
+  private sharedFor(source: Source, nh: NhList, pathId: number, metric: number): PathShared {
+    const last = this.lastShared;
+    let sh: PathShared | undefined;
+    if (
+      last !== undefined &&
+      last.source === source &&
+      last.nh === nh &&
+      last.pathId === pathId &&
+      last.metric === metric
+    ) {
+      sh = last;
+    } else {
+      const key = `${source.id}\n${nh.key}\n${pathId}\n${metric}`;
+      sh = this.shared.get(key);
+      if (sh === undefined || sh.source !== source) {
+        sh = new PathShared(key, source, nh, pathId, metric);
+        this.shared.set(key, sh);
+      }
+      this.lastShared = sh;
+    }
+    sh.refs++;
+    return sh;
+  }
+
+  private releaseShared(sh: PathShared): void {
+    if (--sh.refs > 0) return;
+    if (this.shared.get(sh.key) === sh) this.shared.delete(sh.key);
+    if (this.lastShared === sh) this.lastShared = undefined;
+  }
+
+  private dropPath(p: Path): void {
+    this.interner.release(p.attrs);
+    this.releaseShared(p.shared);
+    const nh = p.nh;
+    if (--nh.refs === 0) {
+      this.nhLists.delete(nh.key);
+      if (this.lastHopsOut === nh) this.lastHopsOut = undefined;
+      for (const st of nh.states) {
+        st.lists.delete(nh);
+        if (st.lists.size === 0 && !st.bfdDown) {
+          (typeof st.hop.addr === 'number' ? this.nhStates4 : this.nhStates6).delete(st.key);
+        }
+      }
+    } else {
+      nh.maybeCompact();
+    }
+  }
+
+  // ----- internals: next hops -----
+
+  private nhListFor(hops: readonly NextHop[]): NhList {
+    if (hops === this.lastHopsIn && this.lastHopsOut !== undefined) return this.lastHopsOut;
+    let key = '';
+    for (const h of hops) key += nextHopKey(h) + ' ';
+    let l = this.nhLists.get(key);
+    if (l === undefined) {
+      for (const h of hops) {
+        if (typeof h.addr !== 'number' && h.addr.isLinkLocal() && h.ifname === undefined) {
+          throw new RibError('RIB_ERR_BAD_NEXTHOP', 'an IPv6 link-local next hop needs an interface');
+        }
+      }
+      const frozen = Object.freeze(hops.map((h) => Object.freeze({ ...h })));
+      const states = frozen.map((h) => this.nhStateFor(h, typeof h.addr === 'number' ? 4 : 6, true)!);
+      l = new NhList(key, frozen, states);
+      for (const st of states) st.lists.add(l);
+      l.refresh();
+      this.nhLists.set(key, l);
+    }
+    this.lastHopsIn = hops;
+    this.lastHopsOut = l;
+    return l;
+  }
+
+  private nhStateFor(hop: NextHop, afi: Afi, create: boolean): NhState | undefined {
+    const m = afi === 4 ? this.nhStates4 : this.nhStates6;
+    const key = nextHopAddrKey(hop);
+    let st = m.get(key);
+    if (st === undefined && create) {
+      st = new NhState(
+        key,
+        Object.freeze({ addr: hop.addr, ...(hop.ifname !== undefined ? { ifname: hop.ifname } : {}) }),
+      );
+      m.set(key, st);
+      this.resolve(st);
+    }
+    return st;
+  }
+
+  /** Recompute a next hop's reachability; true if it changed. */
+  private resolve(st: NhState): boolean {
+    const { resolved, cost, via } = st;
+    st.resolved = false;
+    st.cost = 0;
+    st.via = null;
+    const hop = st.hop;
+    const conn = this.connected;
+    if (hop.ifname !== undefined) {
+      // An interface-scoped next hop (IPv6 link-local, unnumbered) is reachable while its interface is up.
+      st.resolved = conn === undefined || conn.interfaces().has(hop.ifname);
+    } else {
+      let connLen = -1;
+      if (conn !== undefined) {
+        for (const r of conn.routes()) {
+          if (r.afi === 4 && typeof hop.addr === 'number') {
+            const len = r.prefix % 64;
+            if (len > connLen && (hop.addr & mask4(len)) >>> 0 === (r.prefix - len) / 64) connLen = len;
+          } else if (r.afi === 6 && typeof hop.addr !== 'number') {
+            if (r.prefix.len > connLen && addr6In(hop.addr, r.prefix)) connLen = r.prefix.len;
+          }
+        }
+      }
+      const m = this.longestSelected(hop.addr, connLen + 1);
+      if (m !== undefined) {
+        st.resolved = true;
+        st.via = m;
+        const best = m.paths[0]!;
+        st.cost = best.metric + best.igpCost;
+      } else if (connLen >= 0) {
+        st.resolved = true;
+      }
+    }
+    return resolved !== st.resolved || cost !== st.cost || via !== st.via;
+  }
+
+  /** Longest selected RIB route covering `addr` with length >= minLen. */
+  private longestSelected(addr: Addr4 | Addr6, minLen: number): Entry | undefined {
+    const floor = Math.max(minLen, this.opts.resolveViaDefault ? 0 : 1);
+    if (typeof addr === 'number') {
+      for (let len = 32; len >= floor; len--) {
+        const e = this.t4.get(prefix4Unchecked((addr & mask4(len)) >>> 0, len));
+        if (e !== undefined && e.nsel > 0) return e;
+      }
+      return undefined;
+    }
+    if (this.t6.size === 0) return undefined;
+    for (let len = 128; len >= floor; len--) {
+      const e = this.t6.get(prefix6(addr.w0, addr.w1, addr.w2, addr.w3, len));
+      if (e !== undefined && e.nsel > 0) return e;
+    }
+    return undefined;
+  }
+
+  private nhStateChanged(st: NhState): void {
+    for (const l of st.lists) {
+      if (!l.refresh()) continue;
+      for (const e of l.users) this.markDirty(e);
+    }
+  }
+
+  private connectedChanged(): void {
+    this.batch(() => {
+      for (const m of [this.nhStates4, this.nhStates6]) {
+        for (const st of m.values()) if (this.resolve(st)) this.nhStateChanged(st);
+      }
+    });
+  }
+
+  // ----- internals: selection -----
+
+  private flush(): void {
+    this.depth++;
+    try {
+      for (let round = 0; this.dirty.length > 0; round++) {
+        const work = this.dirty;
+        this.dirty = [];
+        const reachChanged: Entry[] = [];
+        const track = this.nhStates4.size > 0 || this.nhStates6.size > 0;
+        for (const e of work) {
+          e.dirty = false;
+          // Next hops resolving over this prefix depend on whether it is selected and on its best
+          // path's cost; any change of hops, count or first path re-checks them (conservatively).
+          const oldFirst = e.paths[0];
+          const oldNsel = e.nsel;
+          const oldHops = e.hops;
+          this.reselect(e);
+          if (e.hops !== oldHops && !this.changed.has(e)) this.changed.set(e, oldHops);
+          if (track && (e.hops !== oldHops || e.nsel !== oldNsel || e.paths[0] !== oldFirst))
+            reachChanged.push(e);
+        }
+        // A resolution cycle longer than MAX_ROUNDS stops here; each prefix is still consistent.
+        if (round >= MAX_ROUNDS) break;
+        if (reachChanged.length > 0) this.reresolve(reachChanged);
+      }
+      this.emit();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** Re-resolve the next hops covered by prefixes whose selection changed. */
+  private reresolve(entries: readonly Entry[]): void {
+    const touched = new Set<NhState>();
+    for (const e of entries) {
+      if (typeof e.prefix === 'number') {
+        if (this.nhStates4.size === 0) continue;
+        const p = e.prefix;
+        const len = p % 64;
+        const net = (p - len) / 64;
+        const m = mask4(len);
+        for (const st of this.nhStates4.values()) {
+          if (st.hop.ifname === undefined && ((st.hop.addr as number) & m) >>> 0 === net) touched.add(st);
+        }
+      } else {
+        for (const st of this.nhStates6.values()) {
+          if (st.hop.ifname === undefined && addr6In(st.hop.addr as Addr6, e.prefix)) touched.add(st);
+        }
+      }
+    }
+    for (const st of touched) if (this.resolve(st)) this.nhStateChanged(st);
+  }
+
+  private reselect(e: Entry): void {
+    const ps = e.paths;
+    if (ps.length === 0) {
+      e.nsel = 0;
+      e.hops = EMPTY_HOPS;
+      if (typeof e.prefix === 'number') this.t4.delete(e.prefix);
+      else this.t6.delete(e.prefix);
+      return;
+    }
+    if (ps.length === 1) {
+      const p = ps[0]!;
+      const h = p.source.up ? p.usableHops(e) : EMPTY_HOPS;
+      e.nsel = h.length > 0 ? 1 : 0;
+      this.setHops(e, e.nsel > 0 ? h : EMPTY_HOPS);
+      return;
+    }
+    if (ps.length === 2) {
+      this.reselect2(e, ps[0]!, ps[1]!);
+      return;
+    }
+    const eligible: Path[] = [];
+    const rest: Path[] = [];
+    for (const p of ps) (p.eligible(e) ? eligible : rest).push(p);
+    const ranked = rank(eligible, this.opts);
+    const n = multipathCount(ranked, this.opts);
+    if (ranked.length !== eligible.length) for (const p of eligible) if (!ranked.includes(p)) rest.push(p);
+    e.paths = ranked.concat(rest);
+    e.nsel = n;
+    if (n === 0) this.setHops(e, EMPTY_HOPS);
+    else if (n === 1) this.setHops(e, ranked[0]!.usableHops(e));
+    else this.setHops(e, mergeHops(e, ranked, n));
+  }
+
+  /** The common two-path case (two neighbours) without intermediate arrays. */
+  private reselect2(e: Entry, a: Path, b: Path): void {
+    const ea = a.eligible(e);
+    const eb = b.eligible(e);
+    if (!ea && !eb) {
+      e.nsel = 0;
+      this.setHops(e, EMPTY_HOPS);
+      return;
+    }
+    if (ea !== eb) {
+      const win = ea ? a : b;
+      if (win !== a) e.paths = [b, a];
+      e.nsel = 1;
+      this.setHops(e, win.usableHops(e));
+      return;
+    }
+    // With two paths the MED elimination and the ordering agree: the MED loser ranks second.
+    const c = decideCode(a, b, this.opts);
+    if (c > 0) e.paths = [b, a];
+    const best = c > 0 ? b : a;
+    const tied = c === 0 || Math.abs(c) - 1 > Step.IGP_COST;
+    if (tied && this.opts.maxPaths >= 2) {
+      e.nsel = 2;
+      this.setHops(e, mergeHops(e, e.paths, 2));
+    } else {
+      e.nsel = 1;
+      this.setHops(e, best.usableHops(e));
+    }
+  }
+
+  /** Set hops, keeping the old array when equal so unchanged prefixes emit nothing. */
+  private setHops(e: Entry, h: readonly NextHop[]): void {
+    if (h !== e.hops && !sameHops(h, e.hops)) e.hops = h;
+  }
+
+  private emit(): void {
+    const changed = this.changed;
+    if (changed.size === 0) return;
+    this.changed = new Map();
+    if (!this.bus.active) return;
+    for (const [e, before] of changed) {
+      const after = e.hops;
+      if (sameHops(before, after)) continue;
+      let ev: RibEvent;
+      if (after.length === 0) ev = { type: 'route-removed', afi: e.afi, prefix: e.prefix };
+      else if (before.length === 0)
+        ev = { type: 'route-selected', afi: e.afi, prefix: e.prefix, nexthops: after };
+      else ev = { type: 'route-changed', afi: e.afi, prefix: e.prefix, nexthops: after };
+      this.bus.publish(ev);
+    }
+  }
+}
+
+const NO_ATTRS: PathAttributes = Object.freeze({});
+
+// ===== Helpers =====
+
+function addr6In(a: Addr6, p: Prefix6): boolean {
+  const l = p.len;
+  return (
+    (a.w0 & mask6Word(l, 0)) >>> 0 === p.w0 &&
+    (a.w1 & mask6Word(l, 1)) >>> 0 === p.w1 &&
+    (a.w2 & mask6Word(l, 2)) >>> 0 === p.w2 &&
+    (a.w3 & mask6Word(l, 3)) >>> 0 === p.w3
+  );
+}
+
+/** Equality of two next hops (address, interface, weight). */
+export function sameNextHop(a: NextHop, b: NextHop): boolean {
+  if ((a.weight ?? 1) !== (b.weight ?? 1) || a.ifname !== b.ifname) return false;
+  const x = a.addr;
+  const y = b.addr;
+  if (typeof x === 'number' || typeof y === 'number') return x === y;
+  return x.w0 === y.w0 && x.w1 === y.w1 && x.w2 === y.w2 && x.w3 === y.w3;
+}
+
+/** Equality of two next-hop lists, in order. */
+export function sameHops(a: readonly NextHop[], b: readonly NextHop[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!sameNextHop(a[i]!, b[i]!)) return false;
+  return true;
+}
+
+/** Union of the usable hops of the first `n` ranked paths, deduplicated and in a canonical order. */
+function mergeHops(e: Entry, ranked: readonly Path[], n: number): readonly NextHop[] {
+  const byKey = new Map<string, NextHop>();
+  for (let i = 0; i < n; i++) {
+    for (const h of ranked[i]!.usableHops(e)) {
+      const k = nextHopAddrKey(h);
+      if (!byKey.has(k)) byKey.set(k, h);
+    }
+  }
+  return [...byKey.keys()].sort().map((k) => byKey.get(k)!);
+}
