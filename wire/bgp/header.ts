@@ -1,4 +1,4 @@
-// The BGP message header and stream framing (RFC 4271 §4.1 and §6.1, RFC 8654 §4, RFC 7313 §5).
+// The BGP message header and stream framing (RFC 4271 §4.1 and §6.1, RFC 8654 §4).
 //
 // Every message starts with the same 19 bytes. This module checks them once, before any body
 // decoder runs: the marker, the length against the negotiated maximum and the per-type minimum,
@@ -13,9 +13,7 @@ import {
   MAX_EXTENDED_MESSAGE_LENGTH,
   MAX_MESSAGE_LENGTH,
   MessageType,
-  RouteRefreshErrorSubcode,
 } from './constants.js';
-import { copyBytes } from './attributes.js';
 import { BgpDecodeError } from './errors.js';
 import type { CodecContext } from './types.js';
 
@@ -77,8 +75,7 @@ function isMessageType(t: number): t is MessageType {
 
 /**
  * Check the 19-byte header at `buf[off]` (RFC 4271 §6.1); `end` bounds the readable bytes. The
- * body need not have arrived yet. A ROUTE-REFRESH of the wrong length yields its RFC 7313 error
- * without data: the caller attaches the whole message once it has it (`withData`).
+ * body need not have arrived yet.
  */
 export function decodeHeader(
   buf: Uint8Array,
@@ -106,18 +103,6 @@ export function decodeHeader(
   }
   const max = maxMessageLength(type, ctx);
   if (length > max) return err(badLength(length, `length ${length} above the maximum ${max}`));
-  if (length < HEADER_LENGTH) return err(badLength(length, `length ${length} below the header's 19`));
-  if (type === MessageType.ROUTE_REFRESH && length !== MIN_MESSAGE_LENGTH[type]) {
-    // RFC 7313 §5 gives a malformed ROUTE-REFRESH its own error code, not a header error.
-    return err(
-      new BgpDecodeError(
-        ErrorCode.ROUTE_REFRESH,
-        RouteRefreshErrorSubcode.INVALID_MESSAGE_LENGTH,
-        'session-reset',
-        `ROUTE-REFRESH length ${length}, must be 23`,
-      ),
-    );
-  }
   if (length < MIN_MESSAGE_LENGTH[type]) {
     return err(
       badLength(length, `length ${length} below the minimum ${MIN_MESSAGE_LENGTH[type]} for type ${type}`),
@@ -152,19 +137,6 @@ export type Frame =
 export function nextFrame(buf: Uint8Array, off: number, end: number, ctx: CodecContext): Frame {
   if (end - off < HEADER_LENGTH) return { kind: 'partial' };
   const h = decodeHeader(buf, off, end, ctx);
-  if (h.ok) return end - off < h.value.length ? { kind: 'partial' } : { kind: 'message', header: h.value };
-  if (h.error.code !== ErrorCode.ROUTE_REFRESH) return { kind: 'error', error: h.error };
-  const length = lengthField(buf, off);
-  if (end - off < length) return { kind: 'partial' };
-  return { kind: 'error', error: withData(h.error, copyBytes(buf, off, off + length)) };
-}
-
-/** The raw length field of the header at `off`; the caller has checked that the header is there. */
-export function lengthField(buf: Uint8Array, off: number): number {
-  return ((buf[off + 16] as number) << 8) | (buf[off + 17] as number);
-}
-
-/** The same error with a NOTIFICATION data field. */
-export function withData(e: BgpDecodeError, data: Uint8Array): BgpDecodeError {
-  return new BgpDecodeError(e.code, e.subcode, e.action, e.reason, data);
+  if (!h.ok) return { kind: 'error', error: h.error };
+  return end - off < h.value.length ? { kind: 'partial' } : { kind: 'message', header: h.value };
 }

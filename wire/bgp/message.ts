@@ -6,10 +6,17 @@
 // `decodeMessage` on each frame `nextFrame` finds, `encodeMessageBytes` for each message it sends.
 
 import { err, ok, type Result } from '../result.js';
-import { HEADER_LENGTH, HeaderSubcode, ErrorCode, MessageType } from './constants.js';
+import {
+  ErrorCode,
+  HEADER_LENGTH,
+  HeaderSubcode,
+  MessageType,
+  RouteRefreshErrorSubcode,
+  RouteRefreshSubtype,
+} from './constants.js';
 import { copyBytes } from './attributes.js';
 import { BgpDecodeError, isBgpDecodeError } from './errors.js';
-import { decodeHeader, encodeHeader, maxMessageLength, withData } from './header.js';
+import { decodeHeader, encodeHeader, maxMessageLength, MIN_MESSAGE_LENGTH } from './header.js';
 import { checkOpen, decodeOpen, encodeOpen, encodingLengthOpen } from './open.js';
 import { decodeNotification, encodeNotification, encodingLengthNotification } from './notification.js';
 import { decodeRouteRefresh, encodeRouteRefresh, encodingLengthRouteRefresh } from './route-refresh.js';
@@ -86,10 +93,7 @@ export function decodeMessage(
   ctx: CodecContext,
 ): Result<BgpMessage, BgpDecodeError> {
   const h = decodeHeader(buf, off, end, ctx);
-  if (!h.ok) {
-    // RFC 7313 §5: the data of a ROUTE-REFRESH length error is the message itself.
-    return h.error.code === ErrorCode.ROUTE_REFRESH ? err(withData(h.error, copyBytes(buf, off, end))) : h;
-  }
+  if (!h.ok) return h;
   const { length, type } = h.value;
   if (length !== end - off) {
     const data = copyBytes(buf, off + 16, off + 18);
@@ -123,7 +127,28 @@ export function decodeMessage(
       return decodeNotification(buf, body, end);
     case MessageType.KEEPALIVE:
       return ok({ type: MessageType.KEEPALIVE });
-    case MessageType.ROUTE_REFRESH:
-      return decodeRouteRefresh(buf, body, end);
+    case MessageType.ROUTE_REFRESH: {
+      const r = decodeRouteRefresh(buf, body, end);
+      // RFC 7313 §5: a BoRR or EoRR must be exactly 23 bytes, and the NOTIFICATION carries the
+      // whole message. A longer normal refresh carries RFC 5291 ORF entries, which we never
+      // negotiate and so ignore.
+      if (
+        r.ok &&
+        (r.value.subtype === RouteRefreshSubtype.BEGIN || r.value.subtype === RouteRefreshSubtype.END)
+      ) {
+        if (length !== MIN_MESSAGE_LENGTH[MessageType.ROUTE_REFRESH]) {
+          return err(
+            new BgpDecodeError(
+              ErrorCode.ROUTE_REFRESH,
+              RouteRefreshErrorSubcode.INVALID_MESSAGE_LENGTH,
+              'session-reset',
+              `ROUTE-REFRESH subtype ${r.value.subtype} of ${length} bytes, must be 23`,
+              copyBytes(buf, off, end),
+            ),
+          );
+        }
+      }
+      return r;
+    }
   }
 }

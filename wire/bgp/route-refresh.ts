@@ -1,6 +1,7 @@
 // The BGP ROUTE-REFRESH message body (RFC 2918 §3), with the RFC 7313 §3.2 message subtype in the
-// octet RFC 2918 reserved. The length check (exactly 23 bytes, RFC 7313 §5) is in `header.ts`.
-// A subtype other than 0, 1 or 2 decodes as is: RFC 7313 §5 has the session ignore the message.
+// octet RFC 2918 reserved. The RFC 7313 §5 length check needs the subtype and the whole message,
+// so `message.ts` makes it. A subtype other than 0, 1 or 2 decodes as is: RFC 7313 §5 has the
+// session ignore the message.
 
 import { ok, type Result } from '../result.js';
 import { writeU16 } from '../reader.js';
@@ -28,7 +29,7 @@ export function encodeRouteRefresh(m: RouteRefreshMessage, buf: Uint8Array, off:
   return off + 2;
 }
 
-/** Read the 4-byte ROUTE-REFRESH body at `off` (the header check guarantees the length). */
+/** Read the ROUTE-REFRESH body at `off`: its first 4 bytes (the header check guarantees them). */
 export function decodeRouteRefresh(
   buf: Uint8Array,
   off: number,
