@@ -148,6 +148,34 @@ describe.skipIf(skip !== null)('three-node chain a-b-c with static routes', () =
     ]);
   });
 
+  it('reads routes that use nexthop objects and blackholes', async () => {
+    await b.sh(
+      [
+        `ip nexthop add id 1 via ${ab.a.addr4} dev ${ab.b.ifname}`,
+        `ip nexthop add id 2 via ${bc.b.addr4} dev ${bc.a.ifname}`,
+        'ip nexthop add id 10 group 1,3/2 type resilient buckets 32',
+        'ip route add 198.51.100.0/24 nhid 10 proto 98',
+        'ip route add blackhole 203.0.113.0/24 proto 98',
+      ].join('\n'),
+    );
+    const routes = await b.routes({ family: 4, proto: 98 });
+    expect(routes).toEqual([
+      {
+        family: 4,
+        dst: '198.51.100.0/24',
+        type: 'unicast',
+        proto: '98',
+        metric: 0,
+        nhid: 10,
+        nexthops: [
+          { gateway: ab.a.addr4, dev: 'eth0', weight: 3 },
+          { gateway: bc.b.addr4, dev: 'eth1', weight: 1 },
+        ],
+      },
+      { family: 4, dst: '203.0.113.0/24', type: 'blackhole', proto: '98', metric: 0, nexthops: [] },
+    ]);
+  });
+
   it('leaves nothing behind after destroy', async () => {
     const p = b.spawn('sleep', ['300']);
     const holders = topo.nodes.map((n) => n.pid);
