@@ -34,6 +34,31 @@ export function firstAsn(path: readonly AsPathSegment[]): number | undefined {
   return s !== undefined && s.type === AsPathSegmentType.AS_SEQUENCE ? s.asns[0] : undefined;
 }
 
+/**
+ * The usual text form: sequences as space-separated ASNs, `{a,b}` for an AS_SET, `(a b)` for an
+ * AS_CONFED_SEQUENCE and `[a,b]` for an AS_CONFED_SET.
+ */
+export function formatAsPath(path: readonly AsPathSegment[]): string {
+  const parts: string[] = [];
+  for (const s of path) {
+    switch (s.type) {
+      case AsPathSegmentType.AS_SEQUENCE:
+        parts.push(s.asns.join(' '));
+        break;
+      case AsPathSegmentType.AS_SET:
+        parts.push(`{${s.asns.join(',')}}`);
+        break;
+      case AsPathSegmentType.AS_CONFED_SEQUENCE:
+        parts.push(`(${s.asns.join(' ')})`);
+        break;
+      case AsPathSegmentType.AS_CONFED_SET:
+        parts.push(`[${s.asns.join(',')}]`);
+        break;
+    }
+  }
+  return parts.filter((p) => p !== '').join(' ');
+}
+
 // ===== Prepending =====
 
 /**

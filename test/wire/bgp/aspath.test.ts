@@ -8,6 +8,7 @@ import {
   asPathLength,
   asPathPrepend,
   firstAsn,
+  formatAsPath,
   forOldSpeaker,
   mergeAs4Path,
   reconcileAs4,
@@ -30,6 +31,15 @@ describe('asPathLength', () => {
     expect(asPathLength([seg(SEQ, 1, 2, 3)])).toBe(3);
     expect(asPathLength([seg(SEQ, 1, 2), seg(SET, 3, 4, 5)])).toBe(3);
     expect(asPathLength([seg(CSEQ, 64512, 64513), seg(CSET, 64514), seg(SEQ, 1)])).toBe(1);
+  });
+});
+
+describe('formatAsPath', () => {
+  it('writes each segment type in its usual notation', () => {
+    expect(formatAsPath([seg(CSEQ, 64512, 64513), seg(CSET, 64514), seg(SEQ, 1, 2), seg(SET, 3, 4)])).toBe(
+      '(64512 64513) [64514] 1 2 {3,4}',
+    );
+    expect(formatAsPath([])).toBe('');
   });
 });
 
