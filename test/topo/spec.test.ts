@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { requireRoot } from './proc.js';
 import { TopologyFileError, buildTopology, parseTopologyFile } from './spec.js';
 
 const dir = join(import.meta.dirname, 'topologies');
@@ -42,5 +43,15 @@ describe('topology files', () => {
     expect(() =>
       buildTopology(parseTopologyFile({ name: 't', nodes: ['a'], links: [{ a: 'a', b: 'x' }] })),
     ).toThrow(/no node 'x'/);
+  });
+});
+
+describe('skip reasons', () => {
+  it('names what is missing in one line', () => {
+    const why = requireRoot('lodestone-no-such-binary');
+    expect(why).not.toBeNull();
+    expect(why!.split('\n')).toHaveLength(1);
+    if (process.getuid?.() === 0) expect(why).toContain("'lodestone-no-such-binary'");
+    else expect(why).toContain('root');
   });
 });
