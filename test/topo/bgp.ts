@@ -254,7 +254,7 @@ export function birdConfig(cfg: BgpSpeakerConfig): string {
       `  local as ${cfg.asn};`,
       `  neighbor ${n.address} as ${n.asn};`,
       `  hold time ${hold}; keepalive time ${Math.max(1, Math.floor(hold / 3))};`,
-      `  connect retry time 1; error wait time 1, 5;`,
+      `  connect retry time 1; start delay time 1; error wait time 1, 5;`,
       ...(n.passive === true ? ['  passive on;'] : []),
       ...(n.bfd === true ? ['  bfd on;'] : []),
       `  ipv${fam} { import all; ${exportFilter(fam)} };`,
