@@ -72,6 +72,11 @@ interface PeerState {
   paths: Map<string, Map<string, DdmPathVector>>;
   /** Tunnel origins learned from this peer, by JSON identity. */
   tunnels: Map<string, DdmTunnelOrigin>;
+  /** Learn sequence: bumped per update, so pull snapshots can be ordered against pushes. */
+  seq: number;
+  /** Path key → sequence at which it was learned / withdrawn. */
+  stamps: Map<string, number>;
+  tombstones: Map<string, number>;
   /** What we last told this peer per destination (for withdrawals and thresholds). */
   sent: Map<string, { path: readonly string[]; delayUs: number; at: number }>;
   sentTunnels: Set<string>;
@@ -169,6 +174,9 @@ export class DdmRouter {
       info,
       linkDelayUs: undefined,
       paths: new Map(),
+      seq: 0,
+      stamps: new Map(),
+      tombstones: new Map(),
       tunnels: new Map(),
       sent: new Map(),
       sentTunnels: new Set(),
@@ -201,21 +209,28 @@ export class DdmRouter {
 
   // ----- learning -----
 
+  /** Mark the start of a pull from `id`; pass the token to `learn` with the response. */
+  beginPull(id: string): number {
+    const p = this.peers.get(id);
+    return p === undefined ? 0 : ++p.seq;
+  }
+
   /**
-   * Apply an update pushed by (or pulled from) a neighbour. With `full`, the update is the
-   * neighbour's whole table (a pull): what it no longer lists is forgotten.
-   * Returns how many path vectors were dropped by the loop check.
+   * Apply an update pushed by a neighbour, or (with `pullToken` from `beginPull`) the neighbour's
+   * whole table from a pull. A pull response is a snapshot that may be older than pushes which
+   * overtook it: what was learned or withdrawn after the pull began wins over the snapshot, and
+   * only paths learned before it that the snapshot lacks are forgotten.
+   * Returns how many path vectors were dropped by the loop check, and how many were invalid.
    */
-  learn(id: string, update: DdmUpdate, full = false): { loops: number; invalid: number } {
+  learn(id: string, update: DdmUpdate, pullToken?: number): { loops: number; invalid: number } {
     const p = this.peers.get(id);
     if (p === undefined) return { loops: 0, invalid: 0 };
+    const seq = ++p.seq;
     let loops = 0;
     let invalid = 0;
-    if (full) {
-      for (const k of p.paths.keys()) this.changed.add(k);
-      p.paths.clear();
-      p.tunnels.clear();
-    }
+    const newer = (pk: string) =>
+      pullToken !== undefined &&
+      ((p.stamps.get(pk) ?? -1) >= pullToken || (p.tombstones.get(pk) ?? -1) >= pullToken);
     for (const pv of update.underlay?.withdraw ?? []) {
       const dest = destinationToPrefix6(pv.destination);
       if (!dest.ok) {
@@ -223,12 +238,17 @@ export class DdmRouter {
         continue;
       }
       const k = key6(dest.value);
+      const pk = pathVectorKey(pv);
+      if (newer(pk)) continue;
+      p.stamps.delete(pk);
+      p.tombstones.set(pk, seq);
       const m = p.paths.get(k);
-      if (m?.delete(pathVectorKey(pv)) === true) {
+      if (m?.delete(pk) === true) {
         if (m.size === 0) p.paths.delete(k);
         this.changed.add(k);
       }
     }
+    const seen = new Set<string>();
     for (const pv of update.underlay?.announce ?? []) {
       const dest = destinationToPrefix6(pv.destination);
       if (!dest.ok) {
@@ -241,17 +261,36 @@ export class DdmRouter {
         continue;
       }
       const k = key6(dest.value);
+      const pk = pathVectorKey(pv);
+      seen.add(pk);
+      if (newer(pk)) continue;
       this.prefixes.set(k, dest.value);
       let m = p.paths.get(k);
       if (m === undefined) {
         m = new Map();
         p.paths.set(k, m);
       }
-      const pk = pathVectorKey(pv);
       const known = m.get(pk);
       if (known?.version !== undefined && pv.version !== undefined && pv.version < known.version) continue;
       m.set(pk, { ...pv, destination: prefix6ToDestination(dest.value) });
+      p.stamps.set(pk, seq);
+      p.tombstones.delete(pk);
       this.changed.add(k);
+    }
+    if (pullToken !== undefined) {
+      // Forget what the snapshot no longer lists, unless a push taught it to us after the pull began.
+      for (const [k, m] of p.paths) {
+        for (const pk of [...m.keys()]) {
+          if (seen.has(pk) || (p.stamps.get(pk) ?? -1) >= pullToken) continue;
+          m.delete(pk);
+          p.stamps.delete(pk);
+          this.changed.add(k);
+        }
+        if (m.size === 0) p.paths.delete(k);
+      }
+      // Tombstones only matter while a pull is in flight.
+      for (const [pk, at] of p.tombstones) if (at < pullToken) p.tombstones.delete(pk);
+      p.tunnels.clear();
     }
     for (const t of update.tunnel?.withdraw ?? []) p.tunnels.delete(JSON.stringify(t));
     for (const t of update.tunnel?.announce ?? []) p.tunnels.set(JSON.stringify(t), t);
@@ -467,6 +506,14 @@ export class DdmRouter {
     if (announce.length === 0 && withdraw.length === 0) return undefined;
     p.sentTunnels = new Set(want.keys());
     return { announce, withdraw };
+  }
+
+  /** Forget what we believe `peer` has heard (after a failed push): the next outbox resends all. */
+  forgetSent(id: string): void {
+    const p = this.peers.get(id);
+    if (p === undefined) return;
+    p.sent.clear();
+    p.sentTunnels.clear();
   }
 
   /**

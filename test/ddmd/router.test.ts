@@ -39,8 +39,16 @@ class Rack {
     ra.setLinkDelay(b, delayUs);
     rb.setLinkDelay(a, delayUs);
     // A new session starts with a full pull in each direction.
-    ra.learn(b, { underlay: { announce: rb.pull(a, this.now).underlay ?? [], withdraw: [] } }, true);
-    rb.learn(a, { underlay: { announce: ra.pull(b, this.now).underlay ?? [], withdraw: [] } }, true);
+    ra.learn(
+      b,
+      { underlay: { announce: rb.pull(a, this.now).underlay ?? [], withdraw: [] } },
+      ra.beginPull(b),
+    );
+    rb.learn(
+      a,
+      { underlay: { announce: ra.pull(b, this.now).underlay ?? [], withdraw: [] } },
+      rb.beginPull(a),
+    );
   }
   cut(a: string, b: string): void {
     this.get(a).peerDown(b);
@@ -156,6 +164,27 @@ describe('DDM router in a rack', () => {
     const w = k.nextHops('sled0', 'fd00:2::/64');
     expect(Object.keys(w).sort()).toEqual(['sw0', 'sw1']);
     expect(k.converge()).toBe(0);
+  });
+
+  it('a pull snapshot older than a push neither undoes the push nor resurrects a withdrawal', () => {
+    const r = new DdmRouter('sled0', 'server', undefined, 1);
+    r.peerUp({ id: 'eth0', hostname: 'sw0', kind: 'transit', addr: 'fe80::1' });
+    r.setLinkDelay('eth0', 10);
+    const pv = (n: number) => ({
+      destination: { addr: `fd00:${n}::`, len: 64 },
+      path: [`sled${n}`, 'sw0'],
+      delay: 5,
+    });
+    r.learn('eth0', { underlay: { announce: [pv(7)], withdraw: [] } });
+    const token = r.beginPull('eth0');
+    // While the pull is in flight, a push announces fd00:2 and withdraws fd00:7.
+    r.learn('eth0', { underlay: { announce: [pv(2)], withdraw: [pv(7)] } });
+    // The snapshot was taken before that push: it has fd00:3 and the withdrawn fd00:7, not fd00:2.
+    r.learn('eth0', { underlay: { announce: [pv(3), pv(7)], withdraw: [] } }, token);
+    expect(r.routes().map((x) => formatPrefix6(x.prefix))).toEqual(['fd00:2::/64', 'fd00:3::/64']);
+    // A later pull is the whole truth again.
+    r.learn('eth0', { underlay: { announce: [pv(3)], withdraw: [] } }, r.beginPull('eth0'));
+    expect(r.routes().map((x) => formatPrefix6(x.prefix))).toEqual(['fd00:3::/64']);
   });
 
   it('drops a received path that already contains its own hostname', () => {
