@@ -883,6 +883,8 @@ export class Rib {
     const ranked = rank(eligible, this.opts);
     const n = multipathCount(ranked, this.opts);
     if (ranked.length !== eligible.length) for (const p of eligible) if (!ranked.includes(p)) rest.push(p);
+    // Unselected paths are kept in decision order too, so dumps do not depend on arrival order.
+    rest.sort((x, y) => decideCode(x, y, this.opts));
     e.paths = ranked.concat(rest);
     e.nsel = n;
     if (n === 0) this.setHops(e, EMPTY_HOPS);
@@ -895,6 +897,8 @@ export class Rib {
     const ea = a.eligible(e);
     const eb = b.eligible(e);
     if (!ea && !eb) {
+      // Unselected paths are kept in decision order too, so dumps do not depend on arrival order.
+      if (decideCode(a, b, this.opts) > 0) e.paths = [b, a];
       e.nsel = 0;
       this.setHops(e, EMPTY_HOPS);
       return;

@@ -92,13 +92,19 @@ export const arbAdd: fc.Arbitrary<AddOp> = fc
     },
   }));
 
+/** Connected routes with 10.0.0.0/24 on eth0. */
+export function makeConnected(): MemoryConnectedRoutes {
+  const connected = new MemoryConnectedRoutes();
+  connected.set([{ afi: 4, prefix: prefix4(a4('10.0.0.0'), 24), ifname: 'eth0' }]);
+  return connected;
+}
+
 /** A RIB with the standard sources and a connected 10.0.0.0/24 on eth0. */
 export function makeRib(opts: { maxPaths?: number; alwaysCompareMed?: boolean } = {}): {
   rib: Rib;
   connected: MemoryConnectedRoutes;
 } {
-  const connected = new MemoryConnectedRoutes();
-  connected.set([{ afi: 4, prefix: prefix4(a4('10.0.0.0'), 24), ifname: 'eth0' }]);
+  const connected = makeConnected();
   const rib = new Rib({
     connected,
     decision: { maxPaths: opts.maxPaths ?? 1, alwaysCompareMed: opts.alwaysCompareMed ?? false },
