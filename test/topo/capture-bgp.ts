@@ -466,6 +466,7 @@ async function main(opts: { out: string; keep?: boolean }): Promise<void> {
       ...(await capturePair(x, y, opts.keep === true)),
     })),
   );
+  for (const c of captures) console.log(`capture kept in ${c.pcap}`);
   const vectors = await vectorsFrom(captures);
   for (const [kind, list] of vectors) {
     const file = join(opts.out, `captured-${kind}.json`);
