@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The whole test command (`npm test`): installs what the tests need on a fresh machine, then builds,
 # lints and runs the suite. Safe to run again: every step is skipped when already satisfied.
+#
+# Tests run in two passes: unit and in-process tests in parallel, then the tests that build network
+# namespaces (any test file importing test/topo) one file at a time, so that timing-sensitive
+# topology tests (BFD, probes, rate limits) do not compete with CPU-heavy property tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,4 +33,18 @@ fi
 npx tsc -p tsconfig.json
 npx eslint .
 npx prettier --check .
-npx vitest run "$@"
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+mapfile -t netns < <({ find test/topo -name '*.test.ts'; grep -rl --include='*.test.ts' 'topo/index.js' test; } | sort -u)
+excludes=()
+for f in "${netns[@]}"; do excludes+=(--exclude "$f"); done
+
+status=0
+npx vitest run "${excludes[@]}" --reporter=default --reporter=json --outputFile.json="$out/unit.json" "$@" || status=$?
+if [ ${#netns[@]} -gt 0 ]; then
+  npx vitest run "${netns[@]}" --no-file-parallelism --reporter=default --reporter=json \
+    --outputFile.json="$out/netns.json" "$@" || status=$?
+fi
+node scripts/test-summary.mjs "$out"/*.json
+exit $status
