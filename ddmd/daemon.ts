@@ -18,7 +18,7 @@ import { dirname } from 'node:path';
 import pino from 'pino';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { Rib } from '../rib/rib.js';
-import { FibSync } from '../rib/fib/sync.js';
+import { FibSync, type FibCounters } from '../rib/fib/sync.js';
 import type { FibBackend } from '../rib/fib/backend.js';
 import { decodeDdmDiscovery, encodeDdmDiscovery, encodingLengthDdmDiscovery } from '../wire/ddm/discovery.js';
 import { decodeDdmProbe, encodeDdmProbe, encodingLengthDdmProbe } from '../wire/ddm/probe.js';
@@ -506,6 +506,11 @@ export class DdmDaemon {
 
   fibErrors(): ReturnType<FibSync['errors']> {
     return this.fibSync?.errors() ?? [];
+  }
+
+  /** Lower-half counters, for metrics (undefined when no FIB is attached). */
+  fibCounters(): Readonly<FibCounters> | undefined {
+    return this.fibSync?.counters;
   }
 }
 
