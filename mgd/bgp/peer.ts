@@ -164,6 +164,20 @@ export class Peer {
     return m.fsm.name === 'Established' ? m.session : undefined;
   }
 
+  /** Transport addresses of the Established connection (next-hop-self needs the local one). */
+  get connection():
+    { localAddress: string; localPort: number; remoteAddress: string; remotePort: number } | undefined {
+    const m = this.main;
+    if (m.fsm.name !== 'Established' || m.sock === undefined) return undefined;
+    const s = m.sock;
+    return {
+      localAddress: s.localAddress,
+      localPort: s.localPort,
+      remoteAddress: s.remoteAddress,
+      remotePort: s.remotePort,
+    };
+  }
+
   /** Codec context for what we send (valid while Established). */
   get txContext(): CodecContext {
     return this.session?.tx ?? DEFAULT_CONTEXT;

@@ -1,0 +1,244 @@
+// The send side of a BGP session after the RIB: which selected route a neighbour gets and with
+// which attributes (RFC 4271 §9.1.3 and §5.1), plus the change feed that tells the speakers which
+// prefixes to look at again.
+//
+//   RIB best path ─▶ may it go to this peer? ─▶ base attributes ─▶ export policy ─▶ own AS, next hop,
+//   (no sending back; iBGP-learned not to       (LOCAL_PREF/MED     (RFC 8212 default   2-octet form
+//    iBGP; NO_ADVERTISE; NO_EXPORT to eBGP)      per RFC 4271 §5.1)  reject for eBGP)    (RFC 6793 §4.2.2)
+//
+// The RIB bus reports changes of forwarding next hops only; a new best path with the same next hop
+// (a new AS_PATH, a different MED) changes what BGP sends but not the FIB. So every writer of paths
+// that BGP may export (the speakers, static routes) goes through `RouteChanges`, which reports
+// each touched prefix to the speakers as well.
+
+import type { Rib, PathInput } from '../../rib/rib.js';
+import { attrsKey } from '../../rib/intern.js';
+import type { NextHop } from '../../rib/types.js';
+import { asPathPrepend, forOldSpeaker } from '../../wire/bgp/aspath.js';
+import { Afi, AttrFlag, Origin, Safi, WellKnownCommunity } from '../../wire/bgp/constants.js';
+import type { PathAttributes, RawAttribute } from '../../wire/bgp/types.js';
+import { Addr6, formatAddr4, formatAddr6, isPrefix4, type Addr4, type Prefix } from '../../wire/ip/index.js';
+import type { OutRoute } from './adj-rib.js';
+import { evaluatePolicy, type CompiledPolicy } from './policy.js';
+
+// ===== Change feed =====
+
+/** Path writes to the shared RIB that also tell BGP export which prefixes changed. */
+export class RouteChanges {
+  private listeners: ((p: Prefix) => void)[] = [];
+
+  constructor(readonly rib: Rib) {}
+
+  /** Hear every prefix whose paths are written; returns an unsubscribe. */
+  listen(fn: (p: Prefix) => void): () => void {
+    this.listeners.push(fn);
+    return () => {
+      this.listeners = this.listeners.filter((x) => x !== fn);
+    };
+  }
+
+  /** Add or replace a path. */
+  add(prefix: Prefix, input: PathInput): void {
+    this.rib.addPath(prefix, input);
+    for (const l of this.listeners) l(prefix);
+  }
+
+  /** Remove a path; false when it was not there. */
+  remove(prefix: Prefix, source: string, pathId = 0): boolean {
+    const had = this.rib.removePath(prefix, source, pathId);
+    if (had) for (const l of this.listeners) l(prefix);
+    return had;
+  }
+
+  /** Coalesce RIB work for many writes. */
+  batch<T>(fn: () => T): T {
+    return this.rib.batch(fn);
+  }
+}
+
+// ===== Route classes =====
+
+/** Where a selected path comes from, as export sees it. */
+export type PathOrigin =
+  | { readonly kind: 'learned'; readonly ebgp: boolean; readonly source: string }
+  | { readonly kind: 'originated' }
+  | { readonly kind: 'static' };
+
+// ===== Targets =====
+
+/** What export needs to know about the neighbour it computes for. */
+export interface ExportTarget {
+  readonly localAsn: number;
+  readonly ebgp: boolean;
+  /** RIB source id of this neighbour (its own routes are never sent back). */
+  readonly source: string;
+  readonly nextHopSelf: boolean;
+  /** Our transport addresses on the session, used as next-hop-self. */
+  readonly self4?: Addr4;
+  readonly self6?: Addr6;
+  /** Our link-local address when the session runs over IPv6 link-local. */
+  readonly selfLinkLocal?: Addr6;
+  readonly fourOctetAs: boolean;
+  /** IPv4 NLRI may carry IPv6 next hops (RFC 8950). */
+  readonly extendedNextHop4: boolean;
+  readonly policy: CompiledPolicy;
+}
+
+// ===== Export =====
+
+const DEFAULT_LOCAL_PREF = 100;
+
+/** True when communities forbid sending to this kind of neighbour (RFC 1997). */
+export function communitiesForbid(a: PathAttributes, ebgp: boolean): boolean {
+  const cs = a.communities;
+  if (cs === undefined) return false;
+  if (cs.includes(WellKnownCommunity.NO_ADVERTISE)) return true;
+  return (
+    ebgp && (cs.includes(WellKnownCommunity.NO_EXPORT) || cs.includes(WellKnownCommunity.NO_EXPORT_SUBCONFED))
+  );
+}
+
+/** May a path of this origin go to the target at all (before attributes and policy)? */
+export function mayExport(o: PathOrigin, t: ExportTarget, a: PathAttributes): boolean {
+  if (o.kind === 'learned') {
+    if (o.source === t.source) return false;
+    // No route reflection yet: iBGP-learned routes go to external neighbours only (RFC 4271 §9.2).
+    if (!o.ebgp && !t.ebgp) return false;
+  }
+  return !communitiesForbid(a, t.ebgp);
+}
+
+/**
+ * The attributes before policy (RFC 4271 §5.1): LOCAL_PREF only to internal neighbours (the
+ * path's, else 100), MED to external neighbours only for our own routes, no ORIGINATOR_ID or
+ * CLUSTER_LIST (we reflect nothing), unknown optional transitive attributes passed on with the
+ * Partial bit (§5), others dropped. Local routes start with an empty AS_PATH.
+ */
+export function baseAttributes(o: PathOrigin, a: PathAttributes, t: ExportTarget): PathAttributes {
+  const {
+    localPref,
+    med,
+    originatorId: _o,
+    clusterList: _c,
+    unknown,
+    nextHop: _n,
+    mpReach: _r,
+    mpUnreach: _u,
+    as4Path: _p,
+    as4Aggregator: _g,
+    ...rest
+  } = a;
+  const out: { -readonly [K in keyof PathAttributes]: PathAttributes[K] } = rest;
+  if (o.kind === 'originated') out.origin = Origin.IGP;
+  else if (o.kind === 'static') out.origin = Origin.INCOMPLETE;
+  else out.origin ??= Origin.INCOMPLETE;
+  if (o.kind !== 'learned') out.asPath = [];
+  else out.asPath ??= [];
+  if (t.ebgp) {
+    if (med !== undefined && o.kind !== 'learned') out.med = med;
+  } else {
+    out.localPref = localPref ?? DEFAULT_LOCAL_PREF;
+    if (med !== undefined) out.med = med;
+  }
+  if (unknown !== undefined) {
+    const pass: RawAttribute[] = [];
+    for (const u of unknown) {
+      if ((u.flags & AttrFlag.OPTIONAL) !== 0 && (u.flags & AttrFlag.TRANSITIVE) !== 0)
+        pass.push({ flags: u.flags | AttrFlag.PARTIAL, code: u.code, data: u.data });
+    }
+    if (pass.length > 0) out.unknown = pass;
+  }
+  return out;
+}
+
+/** IPv4-mapped IPv6 address of an IPv4 address (::ffff:a.b.c.d). */
+function mapped(a: Addr4): Addr6 {
+  return new Addr6(0, 0, 0xffff, a >>> 0);
+}
+
+/**
+ * The outgoing attribute set for one prefix, or undefined when the neighbour gets nothing.
+ * `learnedHop` is the path's next hop (kept towards iBGP unless next-hop-self applies).
+ */
+export function exportRoute(
+  prefix: Prefix,
+  o: PathOrigin,
+  a: PathAttributes,
+  learnedHop: NextHop | undefined,
+  t: ExportTarget,
+): OutRoute | undefined {
+  if (!mayExport(o, t, a)) return undefined;
+  const base = baseAttributes(o, a, t);
+  const r = evaluatePolicy(
+    t.policy,
+    { prefix, attrs: base, ...(learnedHop !== undefined ? { nextHop: learnedHop.addr } : {}) },
+    { localAsn: t.localAsn },
+  );
+  if (!r.accept) return undefined;
+  return finishRoute(prefix, o, r.attrs, learnedHop, r.nextHopSelf, r.nextHop, t);
+}
+
+/** Own AS, next hop and the 2-octet form applied to attributes that passed policy. */
+export function finishRoute(
+  prefix: Prefix,
+  o: PathOrigin,
+  attrs: PathAttributes,
+  learnedHop: NextHop | undefined,
+  policySelf: boolean,
+  policyHop: Addr4 | Addr6 | undefined,
+  t: ExportTarget,
+): OutRoute | undefined {
+  const out: { -readonly [K in keyof PathAttributes]: PathAttributes[K] } = { ...attrs };
+  let path = attrs.asPath ?? [];
+  if (t.ebgp) path = asPathPrepend(path, t.localAsn);
+  if (t.fourOctetAs) {
+    out.asPath = path;
+  } else {
+    const old = forOldSpeaker(path, attrs.aggregator);
+    out.asPath = old.asPath;
+    if (old.as4Path !== undefined) out.as4Path = old.as4Path;
+    if (old.aggregator !== undefined) out.aggregator = old.aggregator;
+    if (old.as4Aggregator !== undefined) out.as4Aggregator = old.as4Aggregator;
+  }
+
+  // Next hop: policy's address, else self (eBGP, next-hop-self, our own routes, or a learned
+  // next hop the neighbour cannot use), else the learned one.
+  const v4 = isPrefix4(prefix);
+  let hop: Addr4 | Addr6 | undefined = policyHop;
+  let linkLocal: Addr6 | undefined;
+  if (hop === undefined) {
+    const learned = learnedHop?.addr;
+    const usable =
+      learned !== undefined &&
+      (typeof learned === 'number' || !learned.isLinkLocal()) &&
+      (typeof learned === 'number' ? true : !v4 || t.extendedNextHop4);
+    const self = t.ebgp || t.nextHopSelf || policySelf || o.kind !== 'learned' || !usable;
+    if (!self) hop = learned;
+    else if (v4) hop = t.self4 ?? (t.extendedNextHop4 ? (t.self6 ?? t.selfLinkLocal) : undefined);
+    else {
+      hop = t.self6 ?? t.selfLinkLocal ?? (t.self4 !== undefined ? mapped(t.self4) : undefined);
+      if (t.selfLinkLocal !== undefined) linkLocal = t.selfLinkLocal;
+    }
+  }
+  if (hop === undefined) return undefined;
+  let nhText: string;
+  if (v4 && typeof hop === 'number') {
+    out.nextHop = hop;
+    nhText = formatAddr4(hop);
+  } else if (v4 && typeof hop !== 'number') {
+    if (!t.extendedNextHop4) return undefined;
+    out.mpReach = { afi: Afi.IPV4, safi: Safi.UNICAST, nextHop: hop, nlri: [] };
+    nhText = formatAddr6(hop);
+  } else {
+    const g = typeof hop === 'number' ? mapped(hop) : hop;
+    out.mpReach = {
+      afi: Afi.IPV6,
+      safi: Safi.UNICAST,
+      nextHop: g,
+      ...(linkLocal !== undefined ? { nextHopLinkLocal: linkLocal } : {}),
+      nlri: [],
+    };
+    nhText = formatAddr6(g) + (linkLocal !== undefined ? `+${formatAddr6(linkLocal)}` : '');
+  }
+  return { attrs: out, key: `${attrsKey(out)}|${nhText}` };
+}

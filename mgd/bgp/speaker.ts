@@ -1,0 +1,1064 @@
+// A BGP speaker: one local AS with its neighbours, joining their sessions to the shared RIB
+// (RFC 4271 §3.2, §9). Several speakers (one per local ASN) may share one daemon and one RIB.
+//
+//   listener ──accept──▶ Peer (FSM, transport) ──UPDATE──▶ Adj-RIB-In (before policy)
+//                                                              │ rules + import policy
+//                                                              ▼
+//   RouteChanges / RIB bus ──changed prefixes──▶ per-neighbour pending set ◀── RIB (shared)
+//                                                              │ export rules + policy
+//                                                              ▼
+//                              Adj-RIB-Out diff ─▶ packed UPDATEs (wire/bgp/builder) ─▶ Peer.sendRaw
+//
+// Outbound work runs in bounded slices with a `setImmediate` between them and stops while the
+// socket buffer is full (resuming on drain), so keepalives and timers keep running during a
+// full-table dump. Also here: maximum-prefix (RFC 4486 §4), ROUTE-REFRESH with RFC 7313 BoRR/EoRR,
+// End-of-RIB (RFC 4724 §2), the receiving side of graceful restart (RFC 4724 §4.2, RFC 8538) and
+// per-neighbour status for the admin API.
+
+import pino from 'pino';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
+import type { Subscriber } from '../../rib/bus.js';
+import type { Path } from '../../rib/rib.js';
+import type { NextHop } from '../../rib/types.js';
+import { buildAnnouncements, buildWithdrawals, endOfRib } from '../../wire/bgp/builder.js';
+import {
+  AFISAFI_IPV4_UNICAST,
+  AFISAFI_IPV6_UNICAST,
+  CeaseSubcode,
+  ErrorCode,
+  Origin,
+  RouteRefreshSubtype,
+} from '../../wire/bgp/constants.js';
+import type { RouteRefreshMessage, UpdateMessage } from '../../wire/bgp/types.js';
+import { Addr6, isPrefix4, parseAddr4, parseAddr6, type Addr4, type Prefix } from '../../wire/ip/index.js';
+import { AdjRibIn, AdjRibOut, familyOf, routeKey, type InRoute, type OutRoute } from './adj-rib.js';
+import { exportRoute, type ExportTarget, type PathOrigin, type RouteChanges } from './export.js';
+import type { FsmConfig, TransitionReason } from './fsm.js';
+import { parseUpdate, ruleFailure, type ImportSession } from './import.js';
+import type { AddPathMode, LocalSessionSettings, NegotiatedSession } from './negotiate.js';
+import { Peer, type PeerCounters, type PeerHandler } from './peer.js';
+import {
+  ACCEPT_ALL_POLICY,
+  DEFAULT_EBGP_POLICY,
+  compilePolicy,
+  evaluatePolicy,
+  type CompiledPolicy,
+} from './policy.js';
+import type { BgpTransport, Listener } from './transport.js';
+
+// ===== Settings =====
+
+/** Maximum-prefix for one neighbour (RFC 4486 §4). */
+export interface MaxPrefixSettings {
+  readonly limit: number;
+  /** `warn`: log and count; `restart`: Cease/1 and reconnect after `restartAfter` seconds. */
+  readonly action: 'warn' | 'restart';
+  readonly restartAfter: number;
+}
+
+/** One neighbour, resolved from the configuration. */
+export interface NeighborSettings {
+  /** Peer address; an IPv6 link-local address carries its interface as `fe80::1%eth0`. */
+  readonly address: string;
+  readonly port: number;
+  readonly remoteAsn: number;
+  readonly localAddress?: string;
+  readonly fsm: FsmConfig;
+  readonly families: readonly number[];
+  readonly nextHopSelf: boolean;
+  readonly allowAsIn: number;
+  readonly enforceFirstAs: boolean;
+  /** Compiled policies; undefined means the default (RFC 8212 reject on eBGP, accept on iBGP). */
+  readonly importPolicy?: CompiledPolicy;
+  readonly exportPolicy?: CompiledPolicy;
+  readonly maxPrefix?: MaxPrefixSettings;
+  /** Advertise graceful restart (receiving speaker) and keep the peer's routes when it restarts. */
+  readonly gracefulRestart: boolean;
+  /** Restart time we advertise (seconds). */
+  readonly gracefulRestartTime: number;
+  readonly addPath: ReadonlyMap<number, AddPathMode>;
+  readonly description?: string;
+}
+
+/** Neighbour defaults for fields a configuration may leave out. */
+export const NEIGHBOR_DEFAULTS = {
+  port: 179,
+  families: [AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST] as readonly number[],
+  nextHopSelf: false,
+  allowAsIn: 0,
+  enforceFirstAs: true,
+  gracefulRestart: true,
+  gracefulRestartTime: 120,
+} as const;
+
+/** What a speaker is built from. */
+export interface SpeakerOptions {
+  readonly asn: number;
+  readonly routerId: Addr4;
+  /** Where to accept connections; undefined runs without a listener (active neighbours only). */
+  readonly listen?: { readonly host: string; readonly port: number };
+  readonly transport: BgpTransport;
+  readonly clock: Clock;
+  readonly changes: RouteChanges;
+  readonly neighbors: readonly NeighborSettings[];
+  readonly originate?: readonly Prefix[];
+  readonly redistributeStatic?: boolean;
+  readonly log?: pino.Logger;
+  readonly random?: () => number;
+  /** Prefixes examined per outbound slice (default 2000). */
+  readonly sliceSize?: number;
+  /** Keep stale routes at most this long after the peer is back without its End-of-RIB (s). */
+  readonly stalePathTime?: number;
+}
+
+// ===== Status =====
+
+/** Per-family prefix counts for the API. */
+export interface FamilyCounts {
+  readonly received: number;
+  readonly accepted: number;
+  readonly advertised: number;
+  readonly stale: number;
+}
+
+/** Counters the speaker keeps beyond the session's message counters. */
+export interface SpeakerCounters {
+  treatAsWithdraw: number;
+  rejectedByRules: number;
+  rejectedByPolicy: number;
+  unusableNextHop: number;
+  ignoredFamily: number;
+  maxPrefixExceeded: number;
+  routeRefreshSent: number;
+  endOfRibReceived: number;
+  endOfRibSent: number;
+  staleRemoved: number;
+}
+
+/** One neighbour as the admin API shows it. */
+export interface NeighborStatus {
+  readonly address: string;
+  readonly remoteAsn: number;
+  readonly description?: string;
+  readonly state: string;
+  readonly lastTransition?: { from: string; to: string; at: number; reason: TransitionReason };
+  readonly lastError?: string;
+  readonly establishedAt?: number;
+  readonly session?: {
+    readonly peerBgpId: number;
+    readonly ibgp: boolean;
+    readonly fourOctetAs: boolean;
+    readonly families: number[];
+    readonly routeRefresh: boolean;
+    readonly enhancedRouteRefresh: boolean;
+    readonly extendedMessage: boolean;
+    readonly gracefulRestart: boolean;
+    readonly addPathRx: number[];
+    readonly addPathTx: number[];
+  };
+  readonly counters: PeerCounters & SpeakerCounters;
+  readonly families: Record<string, FamilyCounts>;
+  readonly maxPrefixRestartAt?: number;
+  readonly gracefulRestartUntil?: number;
+}
+
+// ===== Neighbour state =====
+
+/** A neighbour with its session, Adj-RIBs and outbound queue. */
+class Neighbor {
+  peer!: Peer;
+  readonly source: string;
+  readonly addr: Addr4 | Addr6;
+  readonly ifname: string | undefined;
+  readonly adjIn = new AdjRibIn();
+  readonly adjOut = new AdjRibOut();
+  /** Prefixes to look at again, per family. */
+  readonly pending = new Map<number, Map<number | string, Prefix>>();
+  /** Messages to send once `pending` is empty (End-of-RIB, EoRR). */
+  markers: { family: number; kind: 'eor' | 'eorr' }[] = [];
+  /** Prefixes to re-send even when Adj-RIB-Out says they were sent (ROUTE-REFRESH, soft-out). */
+  readonly force = new Map<number | string, true>();
+  session: NegotiatedSession | undefined;
+  target: Map<number, ExportTarget> = new Map();
+  importSession: ImportSession | undefined;
+  flushScheduled = false;
+  blocked = false;
+  establishedAt: number | undefined;
+  epoch = 0;
+  readonly counters: SpeakerCounters = {
+    treatAsWithdraw: 0,
+    rejectedByRules: 0,
+    rejectedByPolicy: 0,
+    unusableNextHop: 0,
+    ignoredFamily: 0,
+    maxPrefixExceeded: 0,
+    routeRefreshSent: 0,
+    endOfRibReceived: 0,
+    endOfRibSent: 0,
+    staleRemoved: 0,
+  };
+  maxPrefixOver = new Set<number>();
+  maxPrefixTimer: TimerHandle | undefined;
+  maxPrefixRestartAt: number | undefined;
+  restartTimer: TimerHandle | undefined;
+  restartUntil: number | undefined;
+  staleTimer: TimerHandle | undefined;
+  /** Families with stale routes waiting for the peer's End-of-RIB (or EoRR). */
+  staleFamilies = new Set<number>();
+  /** Export results cached per interned attribute set and path origin+next hop, per family. */
+  cache = new Map<number, WeakMap<object, Map<object, OutRoute | null>>>();
+
+  constructor(public settings: NeighborSettings) {
+    const [host, zone] = settings.address.split('%');
+    this.ifname = zone;
+    this.addr = parseAddress(host ?? '');
+    this.source = `bgp:${settings.address}`;
+  }
+
+  get ebgp(): boolean {
+    return this.session !== undefined ? !this.session.ibgp : true;
+  }
+
+  pendingFor(family: number): Map<number | string, Prefix> {
+    let m = this.pending.get(family);
+    if (m === undefined) {
+      m = new Map();
+      this.pending.set(family, m);
+    }
+    return m;
+  }
+
+  get pendingCount(): number {
+    let n = 0;
+    for (const m of this.pending.values()) n += m.size;
+    return n;
+  }
+}
+
+function parseAddress(s: string): Addr4 | Addr6 {
+  const a4 = parseAddr4(s);
+  if (a4.ok) return a4.value;
+  const a6 = parseAddr6(s);
+  if (a6.ok) return a6.value;
+  throw new Error(`'${s}' is not an IPv4 or IPv6 address`);
+}
+
+/** Canonical text of an address (as neighbours are keyed). */
+function canonical(s: string): string {
+  const [host, zone] = s.split('%');
+  const a4 = parseAddr4(host ?? '');
+  if (a4.ok) return host ?? '';
+  const a6 = parseAddr6(host ?? '');
+  if (!a6.ok) return s;
+  return zone !== undefined ? `${a6.value.toString()}%${zone}` : a6.value.toString();
+}
+
+const IFACE_ANY = 'lo';
+
+// ===== Speaker =====
+
+/** One local AS: its neighbours, listener, originated routes and the import/export pipeline. */
+export class Speaker implements PeerHandler {
+  readonly asn: number;
+  readonly routerId: Addr4;
+  private readonly log: pino.Logger;
+  private readonly clock: Clock;
+  private readonly changes: RouteChanges;
+  private readonly neighbors = new Map<string, Neighbor>();
+  private readonly byPeer = new Map<Peer, Neighbor>();
+  /** RIB source ids of our neighbours. */
+  private readonly sources = new Set<string>();
+  private listener: Listener | undefined;
+  private sub: Subscriber | undefined;
+  private unlisten: (() => void) | undefined;
+  private readonly originSource: string;
+  private originated: Prefix[] = [];
+  private redistributeStatic: boolean;
+  private readonly sliceSize: number;
+  private readonly stalePathTime: number;
+  private stopped = false;
+
+  constructor(private readonly opts: SpeakerOptions) {
+    this.asn = opts.asn;
+    this.routerId = opts.routerId;
+    this.log = (opts.log ?? pino({ level: 'silent' })).child({ asn: opts.asn });
+    this.clock = opts.clock;
+    this.changes = opts.changes;
+    this.redistributeStatic = opts.redistributeStatic ?? false;
+    this.sliceSize = opts.sliceSize ?? 2000;
+    this.stalePathTime = opts.stalePathTime ?? 360;
+    this.originSource = `originate:${opts.asn}`;
+    for (const s of opts.neighbors) this.addNeighbor(s);
+  }
+
+  // ----- lifecycle -----
+
+  /** Register RIB sources, originate prefixes, listen and start every neighbour. */
+  async start(): Promise<void> {
+    const rib = this.changes.rib;
+    rib.addSource({ id: this.originSource, kind: 'bgp', ebgp: false, routerId: this.routerId });
+    this.unlisten = this.changes.listen((p) => this.touched(p));
+    this.sub = rib.bus.subscribe(`bgp-export:${this.asn}`);
+    this.sub.onReady(() => this.drainBus());
+    this.setOriginated(this.opts.originate ?? []);
+    if (this.opts.listen !== undefined) {
+      this.listener = await this.opts.transport.listen(this.opts.listen, (c) => {
+        const nb = this.neighbors.get(canonical(c.remoteAddress));
+        if (nb === undefined) {
+          this.log.warn({ remote: c.remoteAddress }, 'connection from an unknown peer dropped');
+          c.destroy();
+          return;
+        }
+        nb.peer.accept(c);
+      });
+      this.log.info({ listen: this.opts.listen, port: this.listener.port }, 'BGP listening');
+    }
+    for (const nb of this.neighbors.values()) nb.peer.start();
+  }
+
+  /** The port the listener is bound to (useful with port 0). */
+  get listenPort(): number | undefined {
+    return this.listener?.port;
+  }
+
+  /** Stop every session with Cease/Administrative Shutdown and close the listener. */
+  stop(): void {
+    this.stopped = true;
+    this.listener?.close();
+    for (const nb of this.neighbors.values()) {
+      nb.peer.stop(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN);
+      this.clearTimers(nb);
+      nb.peer.destroy();
+    }
+    this.sub?.close();
+    this.unlisten?.();
+  }
+
+  private clearTimers(nb: Neighbor): void {
+    nb.maxPrefixTimer?.cancel();
+    nb.restartTimer?.cancel();
+    nb.staleTimer?.cancel();
+  }
+
+  // ----- neighbours -----
+
+  private addNeighbor(s: NeighborSettings): void {
+    const key = canonical(s.address);
+    if (this.neighbors.has(key)) throw new Error(`neighbour ${s.address} configured twice`);
+    const nb = new Neighbor(s);
+    nb.peer = new Peer(
+      s.address,
+      {
+        address: s.address.split('%')[0] ?? s.address,
+        port: s.port,
+        ...(s.localAddress !== undefined ? { localAddress: s.localAddress } : {}),
+      },
+      this.localSettings(s),
+      s.fsm,
+      this.opts.transport,
+      this.clock,
+      this,
+      this.opts.random,
+    );
+    nb.peer.onDrain(() => {
+      if (!nb.blocked) return;
+      nb.blocked = false;
+      this.scheduleFlush(nb);
+    });
+    this.neighbors.set(key, nb);
+    this.byPeer.set(nb.peer, nb);
+    this.sources.add(nb.source);
+  }
+
+  private localSettings(s: NeighborSettings): LocalSessionSettings {
+    return {
+      asn: this.asn,
+      bgpId: this.routerId,
+      holdTime: s.fsm.holdTime,
+      families: s.families,
+      peerAsn: s.remoteAsn,
+      extendedMessage: true,
+      enhancedRouteRefresh: true,
+      extendedNextHop: [],
+      addPath: s.addPath,
+      ...(s.gracefulRestart ? { gracefulRestartTime: s.gracefulRestartTime } : {}),
+    };
+  }
+
+  private neighbor(address: string): Neighbor {
+    const nb = this.neighbors.get(canonical(address));
+    if (nb === undefined) throw new Error(`no neighbour ${address}`);
+    return nb;
+  }
+
+  /** The Peer of a neighbour (tests, admin). */
+  peerOf(address: string): Peer {
+    return this.neighbor(address).peer;
+  }
+
+  // ----- originated routes -----
+
+  /** Replace the prefixes this AS originates (ORIGIN IGP, empty AS_PATH at origin). */
+  setOriginated(prefixes: readonly Prefix[]): void {
+    const want = new Map<number | string, Prefix>();
+    for (const p of prefixes) want.set(routeKey(p), p);
+    const attrs = { origin: Origin.IGP, asPath: [] };
+    // Originated prefixes need a next hop in the RIB: a sink on the loopback interface, which is
+    // what the FIB gets unless a better route to the prefix exists.
+    const hop4: NextHop[] = [{ addr: 0, ifname: IFACE_ANY }];
+    const hop6: NextHop[] = [{ addr: Addr6.ZERO, ifname: IFACE_ANY }];
+    this.changes.batch(() => {
+      for (const p of this.originated) if (!want.has(routeKey(p))) this.changes.remove(p, this.originSource);
+      for (const p of want.values())
+        this.changes.add(p, { source: this.originSource, attrs, nexthops: isPrefix4(p) ? hop4 : hop6 });
+    });
+    this.originated = [...want.values()];
+  }
+
+  /** Turn redistribution of static routes on or off. */
+  setRedistributeStatic(on: boolean): void {
+    if (on === this.redistributeStatic) return;
+    this.redistributeStatic = on;
+    this.resendAll(false);
+  }
+
+  // ----- policy and soft reconfiguration -----
+
+  /** Replace a neighbour's policies; import re-runs from Adj-RIB-In and export is recomputed. */
+  setPolicies(address: string, importPolicy?: CompiledPolicy, exportPolicy?: CompiledPolicy): void {
+    const nb = this.neighbor(address);
+    const { importPolicy: _i, exportPolicy: _e, ...rest } = nb.settings;
+    nb.settings = {
+      ...rest,
+      ...(importPolicy !== undefined ? { importPolicy } : {}),
+      ...(exportPolicy !== undefined ? { exportPolicy } : {}),
+    };
+    this.softIn(address);
+    this.softOut(address);
+  }
+
+  /** Change a neighbour's route-handling knobs in place; import and export are re-run. */
+  reconfigure(
+    address: string,
+    patch: Partial<
+      Pick<NeighborSettings, 'allowAsIn' | 'enforceFirstAs' | 'nextHopSelf' | 'maxPrefix' | 'description'>
+    >,
+  ): void {
+    const nb = this.neighbor(address);
+    nb.settings = { ...nb.settings, ...patch };
+    this.softIn(address);
+    this.softOut(address);
+  }
+
+  /** Re-run import for a neighbour from its Adj-RIB-In (no session reset). */
+  softIn(address: string): void {
+    const nb = this.neighbor(address);
+    if (nb.importSession === undefined) return;
+    this.changes.batch(() => {
+      for (const r of nb.adjIn.all()) this.importRoute(nb, r);
+    });
+    this.checkMaxPrefix(nb, new Set([AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST]));
+  }
+
+  /** Recompute and re-send what a neighbour gets (no session reset). */
+  softOut(address: string): void {
+    const nb = this.neighbor(address);
+    if (nb.session === undefined) return;
+    this.refreshTargets(nb);
+    for (const fam of nb.session.families) this.queueFamily(nb, fam, true);
+    this.scheduleFlush(nb);
+  }
+
+  private resendAll(force: boolean): void {
+    for (const nb of this.neighbors.values()) {
+      if (nb.session === undefined) continue;
+      nb.cache.clear();
+      for (const fam of nb.session.families) this.queueFamily(nb, fam, force);
+      this.scheduleFlush(nb);
+    }
+  }
+
+  // ----- PeerHandler -----
+
+  established(peer: Peer, session: NegotiatedSession): void {
+    const nb = this.byPeer.get(peer);
+    if (nb === undefined) return;
+    nb.epoch++;
+    nb.session = session;
+    nb.establishedAt = this.clock.now();
+    this.changes.rib.addSource({
+      id: nb.source,
+      kind: 'bgp',
+      ebgp: !session.ibgp,
+      peerAddr: nb.addr,
+      routerId: session.peerBgpId,
+    });
+    nb.importSession = {
+      localAsn: this.asn,
+      peerAsn: session.peerAsn,
+      ebgp: !session.ibgp,
+      fourOctetAs: session.fourOctetAs,
+      families: session.families,
+      ...(nb.ifname !== undefined ? { ifname: nb.ifname } : {}),
+    };
+    this.refreshTargets(nb);
+    this.log.info(
+      { peer: nb.settings.address, peerAsn: session.peerAsn, families: [...session.families] },
+      'session established',
+    );
+    // Graceful restart (RFC 4724 §4.2): the restart timer stops; stale routes wait for End-of-RIB,
+    // unless the peer no longer preserves state for the family (no capability: drop them now).
+    nb.restartTimer?.cancel();
+    nb.restartTimer = undefined;
+    nb.restartUntil = undefined;
+    if (nb.staleFamilies.size > 0) {
+      const gr = session.gracefulRestart;
+      for (const fam of [...nb.staleFamilies]) {
+        if (gr === undefined || !session.families.has(fam)) this.purgeStale(nb, fam);
+      }
+      if (nb.staleFamilies.size > 0) {
+        nb.staleTimer?.cancel();
+        nb.staleTimer = this.clock.setTimer(this.clock.now() + this.stalePathTime * 1000, () => {
+          nb.staleTimer = undefined;
+          for (const fam of [...nb.staleFamilies]) this.purgeStale(nb, fam);
+        });
+      }
+    }
+    // Initial dump of every family, each followed by End-of-RIB.
+    for (const fam of FAMILY_ORDER) {
+      if (!session.families.has(fam)) continue;
+      this.queueFamily(nb, fam, false);
+      nb.markers.push({ family: fam, kind: 'eor' });
+    }
+    this.scheduleFlush(nb);
+  }
+
+  update(peer: Peer, msg: UpdateMessage): void {
+    const nb = this.byPeer.get(peer);
+    if (nb?.importSession === undefined) return;
+    const u = parseUpdate(msg, nb.importSession);
+    nb.counters.ignoredFamily += u.ignored;
+    if (u.endOfRib !== undefined) {
+      nb.counters.endOfRibReceived++;
+      if (nb.staleFamilies.has(u.endOfRib)) this.purgeStale(nb, u.endOfRib);
+      return;
+    }
+    if (u.treatAsWithdraw !== undefined) {
+      nb.counters.treatAsWithdraw++;
+      this.log.warn(
+        { peer: nb.settings.address, error: u.treatAsWithdraw, withdrawn: u.withdrawn.length },
+        'UPDATE treated as withdraw (RFC 7606)',
+      );
+    }
+    const touched = new Set<number>();
+    this.changes.batch(() => {
+      for (const w of u.withdrawn) {
+        const old = nb.adjIn.remove(w.prefix, w.pathId);
+        if (old?.accepted === true) this.changes.remove(w.prefix, nb.source, w.pathId);
+        touched.add(familyOf(w.prefix));
+      }
+      for (const a of u.announced) {
+        touched.add(a.family);
+        for (const n of a.nlri) {
+          const r: InRoute = {
+            prefix: n.prefix,
+            pathId: n.pathId,
+            attrs: a.attrs,
+            nexthops: a.nexthops,
+            accepted: false,
+            stale: false,
+          };
+          const old = nb.adjIn.put(r);
+          this.importRoute(nb, r, old?.accepted === true);
+        }
+      }
+    });
+    this.checkMaxPrefix(nb, touched);
+  }
+
+  routeRefresh(peer: Peer, msg: RouteRefreshMessage): void {
+    const nb = this.byPeer.get(peer);
+    if (nb?.session === undefined) return;
+    const fam = (msg.afi << 8) | msg.safi;
+    if (!nb.session.families.has(fam)) return;
+    switch (msg.subtype) {
+      case RouteRefreshSubtype.NORMAL:
+        this.refreshOut(nb, fam);
+        return;
+      case RouteRefreshSubtype.BEGIN:
+        // RFC 7313 §4: the peer re-sends the family; what it does not re-send before EoRR goes.
+        this.markStale(nb, fam);
+        return;
+      case RouteRefreshSubtype.END:
+        if (nb.staleFamilies.has(fam)) this.purgeStale(nb, fam);
+        return;
+      default:
+        return;
+    }
+  }
+
+  down(peer: Peer, reason: TransitionReason): void {
+    const nb = this.byPeer.get(peer);
+    if (nb === undefined) return;
+    const session = nb.session;
+    nb.epoch++;
+    nb.session = undefined;
+    nb.importSession = undefined;
+    nb.establishedAt = undefined;
+    nb.pending.clear();
+    nb.force.clear();
+    nb.markers = [];
+    nb.blocked = false;
+    nb.adjOut.clear();
+    nb.cache.clear();
+    nb.maxPrefixOver.clear();
+    const gr = session?.gracefulRestart;
+    const keep = gr !== undefined && nb.settings.gracefulRestart && gracefulDown(reason, gr.notification);
+    this.log.info({ peer: nb.settings.address, reason, gracefulRestart: keep }, 'session left Established');
+    if (keep && gr.restartTime > 0) {
+      for (const fam of FAMILY_ORDER) if (session?.families.has(fam) === true) this.markStale(nb, fam);
+      nb.restartTimer?.cancel();
+      nb.restartUntil = this.clock.now() + gr.restartTime * 1000;
+      nb.restartTimer = this.clock.setTimer(nb.restartUntil, () => {
+        nb.restartTimer = undefined;
+        nb.restartUntil = undefined;
+        if (nb.session !== undefined) return;
+        this.log.info({ peer: nb.settings.address }, 'graceful restart timer expired: stale routes removed');
+        for (const fam of [...nb.staleFamilies]) this.purgeStale(nb, fam);
+      });
+      return;
+    }
+    this.dropAll(nb);
+  }
+
+  stateChange(peer: Peer, from: string, to: string, reason: TransitionReason): void {
+    this.log.debug({ peer: peer.name, from, to, reason }, 'BGP state change');
+  }
+
+  // ----- import -----
+
+  /** Apply rules and import policy to one Adj-RIB-In route and write the RIB accordingly. */
+  private importRoute(nb: Neighbor, r: InRoute, wasInRib = r.accepted): void {
+    const s = nb.importSession;
+    if (s === undefined) return;
+    const fam = familyOf(r.prefix);
+    let accept = false;
+    let attrs = r.attrs;
+    let nexthops = r.nexthops;
+    if (nexthops.length === 0) nb.counters.unusableNextHop++;
+    else if (ruleFailure(attrs, s, nb.settings) !== undefined) nb.counters.rejectedByRules++;
+    else {
+      const policy = nb.settings.importPolicy ?? (s.ebgp ? DEFAULT_EBGP : ACCEPT_ALL);
+      const out = evaluatePolicy(
+        policy,
+        { prefix: r.prefix, attrs, nextHop: nexthops[0]!.addr },
+        { localAsn: this.asn },
+      );
+      if (!out.accept) nb.counters.rejectedByPolicy++;
+      else {
+        accept = true;
+        attrs = out.attrs;
+        if (out.nextHop !== undefined) nexthops = [{ addr: out.nextHop }];
+      }
+    }
+    if (accept) {
+      this.changes.add(r.prefix, { source: nb.source, pathId: r.pathId, attrs, nexthops });
+    } else if (wasInRib) {
+      this.changes.remove(r.prefix, nb.source, r.pathId);
+    }
+    nb.adjIn.setAccepted(fam, r, accept);
+  }
+
+  private checkMaxPrefix(nb: Neighbor, families: ReadonlySet<number>): void {
+    const mp = nb.settings.maxPrefix;
+    if (mp === undefined) return;
+    for (const fam of families) {
+      const n = nb.adjIn.accepted(fam);
+      if (n <= mp.limit) {
+        nb.maxPrefixOver.delete(fam);
+        continue;
+      }
+      if (nb.maxPrefixOver.has(fam)) continue;
+      nb.maxPrefixOver.add(fam);
+      nb.counters.maxPrefixExceeded++;
+      this.log.warn(
+        { peer: nb.settings.address, family: fam, accepted: n, limit: mp.limit, action: mp.action },
+        'maximum prefixes exceeded',
+      );
+      if (mp.action === 'restart') {
+        this.maxPrefixRestart(nb, fam, mp);
+        return;
+      }
+    }
+  }
+
+  /** RFC 4486 §4: Cease/1 with AFI (2), SAFI (1) and the limit (4); reconnect later. */
+  private maxPrefixRestart(nb: Neighbor, fam: number, mp: MaxPrefixSettings): void {
+    const data = new Uint8Array(7);
+    data[0] = fam >> 16;
+    data[1] = (fam >> 8) & 255;
+    data[2] = fam & 255;
+    new DataView(data.buffer).setUint32(3, mp.limit);
+    nb.peer.stop(
+      CeaseSubcode.MAXIMUM_PREFIXES_REACHED,
+      data,
+      false,
+      `maximum prefixes (${mp.limit}) exceeded`,
+    );
+    nb.maxPrefixTimer?.cancel();
+    nb.maxPrefixRestartAt = this.clock.now() + mp.restartAfter * 1000;
+    nb.maxPrefixTimer = this.clock.setTimer(nb.maxPrefixRestartAt, () => {
+      nb.maxPrefixTimer = undefined;
+      nb.maxPrefixRestartAt = undefined;
+      if (this.stopped) return;
+      this.log.info({ peer: nb.settings.address }, 'restarting after maximum-prefix shutdown');
+      nb.peer.start();
+    });
+  }
+
+  // ----- stale routes (graceful restart, enhanced route refresh) -----
+
+  private markStale(nb: Neighbor, fam: number): void {
+    for (const r of nb.adjIn.table(fam).values()) r.stale = true;
+    nb.staleFamilies.add(fam);
+  }
+
+  private purgeStale(nb: Neighbor, fam: number): void {
+    nb.staleFamilies.delete(fam);
+    const t = nb.adjIn.table(fam);
+    const gone: InRoute[] = [];
+    for (const r of t.values()) if (r.stale) gone.push(r);
+    this.changes.batch(() => {
+      for (const r of gone) {
+        nb.adjIn.remove(r.prefix, r.pathId);
+        if (r.accepted) this.changes.remove(r.prefix, nb.source, r.pathId);
+      }
+    });
+    nb.counters.staleRemoved += gone.length;
+    if (nb.staleFamilies.size === 0) {
+      nb.staleTimer?.cancel();
+      nb.staleTimer = undefined;
+    }
+  }
+
+  /** Remove every route of the neighbour from the RIB (no graceful restart). */
+  private dropAll(nb: Neighbor): void {
+    this.changes.batch(() => {
+      for (const r of nb.adjIn.all()) if (r.accepted) this.changes.remove(r.prefix, nb.source, r.pathId);
+    });
+    nb.adjIn.clear();
+    nb.staleFamilies.clear();
+    nb.restartTimer?.cancel();
+    nb.restartTimer = undefined;
+    nb.restartUntil = undefined;
+    nb.staleTimer?.cancel();
+    nb.staleTimer = undefined;
+  }
+
+  // ----- export: which prefixes to look at -----
+
+  /** A prefix's paths were written (any source): every Established neighbour looks again. */
+  private touched(p: Prefix): void {
+    const fam = familyOf(p);
+    const k = routeKey(p);
+    for (const nb of this.neighbors.values()) {
+      if (nb.session === undefined || !nb.session.families.has(fam)) continue;
+      nb.pendingFor(fam).set(k, p);
+      this.scheduleFlush(nb);
+    }
+  }
+
+  private drainBus(): void {
+    const sub = this.sub;
+    if (sub === undefined) return;
+    for (const ev of sub.drain()) {
+      if (ev.type === 'route-selected' || ev.type === 'route-changed' || ev.type === 'route-removed')
+        this.touched(ev.prefix);
+    }
+  }
+
+  /** Queue a whole family for a neighbour: the RIB's prefixes and what was advertised. */
+  private queueFamily(nb: Neighbor, fam: number, force: boolean): void {
+    const pend = nb.pendingFor(fam);
+    for (const e of this.changes.rib.entriesOf(fam === AFISAFI_IPV4_UNICAST ? 4 : 6)) {
+      if (e.nsel === 0) continue;
+      const k = routeKey(e.prefix);
+      pend.set(k, e.prefix);
+      if (force) nb.force.set(k, true);
+    }
+    for (const [k, v] of nb.adjOut.table(fam)) {
+      pend.set(k, v.prefix);
+      if (force) nb.force.set(k, true);
+    }
+  }
+
+  /** ROUTE-REFRESH: re-send a family, inside BoRR/EoRR when enhanced route refresh was negotiated. */
+  private refreshOut(nb: Neighbor, fam: number): void {
+    const s = nb.session;
+    if (s === undefined) return;
+    if (s.enhancedRouteRefresh) {
+      // BoRR goes out before anything queued for the family (RFC 7313 §4).
+      nb.peer.send({ type: 5, afi: fam >> 8, safi: fam & 255, subtype: RouteRefreshSubtype.BEGIN });
+      nb.markers.push({ family: fam, kind: 'eorr' });
+    }
+    this.queueFamily(nb, fam, true);
+    this.scheduleFlush(nb);
+  }
+
+  /** Ask a neighbour to re-send a family (admin soft-in when Adj-RIB-In is not enough). */
+  requestRefresh(address: string, fam: number): boolean {
+    const nb = this.neighbor(address);
+    if (nb.session?.routeRefresh !== true) return false;
+    nb.counters.routeRefreshSent++;
+    return nb.peer.send({ type: 5, afi: fam >> 8, safi: fam & 255, subtype: RouteRefreshSubtype.NORMAL });
+  }
+
+  // ----- export: computing and sending -----
+
+  private refreshTargets(nb: Neighbor): void {
+    const s = nb.session;
+    nb.cache.clear();
+    nb.target.clear();
+    if (s === undefined) return;
+    const conn = nb.peer.connection;
+    let self4: Addr4 | undefined;
+    let self6: Addr6 | undefined;
+    let selfLinkLocal: Addr6 | undefined;
+    if (conn !== undefined) {
+      const [host] = conn.localAddress.split('%');
+      const a4 = parseAddr4(host ?? '');
+      const a6 = a4.ok ? undefined : parseAddr6(host ?? '');
+      if (a4.ok) self4 = a4.value;
+      else if (a6?.ok === true) {
+        if (a6.value.isLinkLocal()) selfLinkLocal = a6.value;
+        else self6 = a6.value;
+      }
+    }
+    const ebgp = !s.ibgp;
+    const policy = nb.settings.exportPolicy ?? (ebgp ? DEFAULT_EBGP : ACCEPT_ALL);
+    for (const fam of s.families) {
+      nb.target.set(fam, {
+        localAsn: this.asn,
+        ebgp,
+        source: nb.source,
+        nextHopSelf: nb.settings.nextHopSelf,
+        ...(self4 !== undefined ? { self4 } : {}),
+        ...(self6 !== undefined ? { self6 } : {}),
+        ...(selfLinkLocal !== undefined ? { selfLinkLocal } : {}),
+        fourOctetAs: s.fourOctetAs,
+        extendedNextHop4: s.extendedNextHop.has(AFISAFI_IPV4_UNICAST),
+        policy,
+      });
+    }
+  }
+
+  /** How export sees the source of a path; undefined for sources this speaker does not export. */
+  private originOf(p: Path): PathOrigin | undefined {
+    const src = p.source;
+    if (src.id === this.originSource) return { kind: 'originated' };
+    if (src.kind === 'static') return this.redistributeStatic ? { kind: 'static' } : undefined;
+    if (src.kind === 'bgp' && this.sources.has(src.id))
+      return { kind: 'learned', ebgp: src.ebgp, source: src.id };
+    return undefined;
+  }
+
+  /** What the neighbour should have for a prefix now. */
+  private desired(nb: Neighbor, fam: number, prefix: Prefix): OutRoute | undefined {
+    const t = nb.target.get(fam);
+    if (t === undefined) return undefined;
+    const e = this.changes.rib.entry(prefix);
+    if (e === undefined || e.nsel === 0) return undefined;
+    const best = e.paths[0]!;
+    const origin = this.originOf(best);
+    if (origin === undefined) return undefined;
+    const hop = best.nh.hops[0];
+    // Without policy statements the result depends only on the attribute set and the path's
+    // source and next hops, which the RIB shares between prefixes: compute it once per pair.
+    if (t.policy.statements.length === 0) {
+      let byAttrs = nb.cache.get(fam);
+      if (byAttrs === undefined) {
+        byAttrs = new WeakMap();
+        nb.cache.set(fam, byAttrs);
+      }
+      let byShared = byAttrs.get(best.attrs);
+      if (byShared === undefined) {
+        byShared = new Map();
+        byAttrs.set(best.attrs, byShared);
+      }
+      const hit = byShared.get(best.shared);
+      if (hit !== undefined) return hit ?? undefined;
+      const r = exportRoute(prefix, origin, best.attrs.attrs, hop, t);
+      byShared.set(best.shared, r ?? null);
+      return r;
+    }
+    return exportRoute(prefix, origin, best.attrs.attrs, hop, t);
+  }
+
+  private scheduleFlush(nb: Neighbor): void {
+    if (nb.flushScheduled || nb.blocked || nb.session === undefined) return;
+    nb.flushScheduled = true;
+    const epoch = nb.epoch;
+    setImmediate(() => {
+      nb.flushScheduled = false;
+      if (nb.epoch === epoch) this.flush(nb);
+    });
+  }
+
+  /** One bounded slice of outbound work: diff, pack, write; then yield or wait for drain. */
+  private flush(nb: Neighbor): void {
+    const s = nb.session;
+    if (s === undefined || nb.blocked) return;
+    const ctx = s.tx;
+    const announce = new Map<string, { out: OutRoute; prefixes: Prefix[] }>();
+    const withdraw: Prefix[] = [];
+    let budget = this.sliceSize;
+    for (const fam of FAMILY_ORDER) {
+      const pend = nb.pending.get(fam);
+      if (pend === undefined) continue;
+      for (const [k, p] of pend) {
+        if (budget-- <= 0) break;
+        pend.delete(k);
+        const want = this.desired(nb, fam, p);
+        const had = nb.adjOut.get(p);
+        const forced = nb.force.delete(k);
+        if (want === undefined) {
+          if (had === undefined) continue;
+          withdraw.push(p);
+          nb.adjOut.set(p, undefined);
+          continue;
+        }
+        if (!forced && had !== undefined && had.key === want.key) continue;
+        let g = announce.get(want.key);
+        if (g === undefined) {
+          g = { out: want, prefixes: [] };
+          announce.set(want.key, g);
+        }
+        g.prefixes.push(p);
+        nb.adjOut.set(p, want);
+      }
+    }
+    const msgs: Uint8Array[] = [];
+    if (withdraw.length > 0) msgs.push(...buildWithdrawals(withdraw, ctx));
+    for (const g of announce.values()) msgs.push(...buildAnnouncements(g.out.attrs, g.prefixes, ctx));
+    let ok = true;
+    if (msgs.length > 0) ok = nb.peer.sendRaw(concat(msgs), msgs.length);
+    if (nb.session === undefined) return;
+    if (nb.pendingCount === 0 && nb.markers.length > 0) {
+      for (const m of nb.markers) {
+        if (m.kind === 'eor') {
+          ok = nb.peer.sendRaw(endOfRib(m.family >> 8, m.family & 255), 1) && ok;
+          nb.counters.endOfRibSent++;
+        } else {
+          ok =
+            nb.peer.send({
+              type: 5,
+              afi: m.family >> 8,
+              safi: m.family & 255,
+              subtype: RouteRefreshSubtype.END,
+            }) && ok;
+        }
+      }
+      nb.markers = [];
+    }
+    if (!ok && nb.peer.pendingBytes > 0) {
+      nb.blocked = true;
+      return;
+    }
+    if (nb.pendingCount > 0 || nb.markers.length > 0) this.scheduleFlush(nb);
+  }
+
+  // ----- status -----
+
+  /** Neighbour status for the admin API. */
+  status(): NeighborStatus[] {
+    return [...this.neighbors.values()].map((nb) => this.statusOf(nb));
+  }
+
+  private statusOf(nb: Neighbor): NeighborStatus {
+    const p = nb.peer;
+    const s = nb.session;
+    const families: Record<string, FamilyCounts> = {};
+    for (const fam of nb.settings.families) {
+      let stale = 0;
+      for (const r of nb.adjIn.table(fam).values()) if (r.stale) stale++;
+      families[
+        fam === AFISAFI_IPV4_UNICAST
+          ? 'ipv4-unicast'
+          : fam === AFISAFI_IPV6_UNICAST
+            ? 'ipv6-unicast'
+            : String(fam)
+      ] = {
+        received: nb.adjIn.received(fam),
+        accepted: nb.adjIn.accepted(fam),
+        advertised: nb.adjOut.advertised(fam),
+        stale,
+      };
+    }
+    return {
+      address: nb.settings.address,
+      remoteAsn: nb.settings.remoteAsn,
+      ...(nb.settings.description !== undefined ? { description: nb.settings.description } : {}),
+      state: p.state,
+      ...(p.lastTransition !== undefined ? { lastTransition: p.lastTransition } : {}),
+      ...(p.lastError !== undefined ? { lastError: p.lastError } : {}),
+      ...(nb.establishedAt !== undefined ? { establishedAt: nb.establishedAt } : {}),
+      ...(s !== undefined
+        ? {
+            session: {
+              peerBgpId: s.peerBgpId,
+              ibgp: s.ibgp,
+              fourOctetAs: s.fourOctetAs,
+              families: [...s.families],
+              routeRefresh: s.routeRefresh,
+              enhancedRouteRefresh: s.enhancedRouteRefresh,
+              extendedMessage: s.extendedMessage,
+              gracefulRestart: s.gracefulRestart !== undefined,
+              addPathRx: [...s.addPathRx],
+              addPathTx: [...s.addPathTx],
+            },
+          }
+        : {}),
+      counters: { ...p.counters, ...nb.counters },
+      families,
+      ...(nb.maxPrefixRestartAt !== undefined ? { maxPrefixRestartAt: nb.maxPrefixRestartAt } : {}),
+      ...(nb.restartUntil !== undefined ? { gracefulRestartUntil: nb.restartUntil } : {}),
+    };
+  }
+}
+
+// ===== Helpers =====
+
+const FAMILY_ORDER: readonly number[] = [AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST];
+
+const DEFAULT_EBGP = mustCompile(DEFAULT_EBGP_POLICY);
+const ACCEPT_ALL = mustCompile(ACCEPT_ALL_POLICY);
+
+function mustCompile(p: unknown): CompiledPolicy {
+  const r = compilePolicy(p);
+  if (!r.ok) throw new Error(r.error.join('; '));
+  return r.value;
+}
+
+/**
+ * Does this way of losing the session keep the peer's routes (RFC 4724 §4.2)? TCP failure and
+ * hold-timer expiry do; a NOTIFICATION does only when the peer set the N bit (RFC 8538 §4) and it
+ * is not a Hard Reset. A stop we decided ourselves (admin, maximum-prefix, errors we found) does not.
+ */
+export function gracefulDown(reason: TransitionReason, notificationBit: boolean): boolean {
+  if (reason.kind === 'tcp-failed' || reason.kind === 'hold-timer-expired') return true;
+  if (reason.kind !== 'notification-received') return false;
+  return notificationBit && !(reason.code === ErrorCode.CEASE && reason.subcode === CeaseSubcode.HARD_RESET);
+}
+
+function concat(msgs: readonly Uint8Array[]): Uint8Array {
+  if (msgs.length === 1) return msgs[0]!;
+  let n = 0;
+  for (const m of msgs) n += m.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const m of msgs) {
+    out.set(m, o);
+    o += m.length;
+  }
+  return out;
+}
