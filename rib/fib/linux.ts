@@ -136,6 +136,7 @@ export class LinuxFib implements FibBackend {
   private pending: PendingBatch[] = [];
   private errText = '';
   private partial = '';
+  private writing: Promise<void> = Promise.resolve();
   private readonly proto: number;
 
   constructor(private readonly opts: LinuxFibOptions = {}) {
@@ -195,13 +196,19 @@ export class LinuxFib implements FibBackend {
     }
   }
 
-  async apply(ops: readonly FibOp[]): Promise<FibFailure[]> {
+  apply(ops: readonly FibOp[]): Promise<FibFailure[]> {
     const child = this.ensureChild();
     const first = this.line + 1;
     this.line += ops.length + 1;
     const done = new Promise<FibFailure[]>((resolve, reject) => {
       this.pending.push({ first, sentinel: this.line, ops, failures: [], resolve, reject });
     });
+    // Line numbers are assigned here, so writes must reach stdin in call order: chain them.
+    this.writing = this.writing.then(() => this.write(child, ops)).catch(() => undefined);
+    return done;
+  }
+
+  private async write(child: ChildProcessWithoutNullStreams, ops: readonly FibOp[]): Promise<void> {
     const { proto } = this;
     const { metric, table } = this.opts;
     for (let i = 0; i < ops.length; i += CHUNK) {
@@ -212,7 +219,6 @@ export class LinuxFib implements FibBackend {
     }
     // An unknown object name: `ip` reports it on stderr as a failure of this line number.
     child.stdin.write('lodestone-end-of-batch\n');
-    return done;
   }
 
   async list(): Promise<FibRoute[]> {

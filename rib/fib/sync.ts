@@ -3,6 +3,7 @@
 //
 //   start: list table ─▶ diff against every selected route ─▶ apply (reconcile)
 //   Rib ─▶ bus ─▶ Subscriber "fib" ─onReady─▶ drain(batchSize) ─▶ diff vs installed ─▶ apply
+//                                            (up to MAX_IN_FLIGHT batches pipelined)
 //   every scanMs: list table ─▶ full diff ─▶ apply (repairs drift: routes deleted by hand)
 //   refused op ─▶ errors list + counter + log ─▶ retry with exponential backoff (others go on)
 //   stop(): routes stay (graceful restart) unless { flush: true }
@@ -68,6 +69,8 @@ interface Failing {
 }
 
 // ===== Synchroniser =====
+
+const MAX_IN_FLIGHT = 4;
 
 /** Keeps one FibBackend equal to the RIB's selected routes. */
 export class FibSync {
@@ -184,7 +187,7 @@ export class FibSync {
     this.draining = true;
     void this.enqueue(async () => {
       try {
-        while (this.sub !== undefined && this.sub.pending > 0) await this.incremental();
+        await this.incremental();
       } finally {
         this.draining = false;
       }
@@ -200,19 +203,49 @@ export class FibSync {
     return { op: 'replace', route: { ...route, nexthops: want } as FibRoute, existing: have !== undefined };
   }
 
+  /**
+   * Drain the subscriber in batches and apply them, keeping up to `MAX_IN_FLIGHT` batches in
+   * the backend at once so the kernel never waits for us. A batch that touches a prefix still in
+   * flight waits for the earlier batches first: its operation depends on their outcome.
+   */
   private async incremental(): Promise<void> {
-    const evs = this.sub!.drain(this.batchSize);
-    const ops: FibOp[] = [];
-    for (const ev of evs) {
-      if (ev.type !== 'route-selected' && ev.type !== 'route-changed' && ev.type !== 'route-removed')
-        continue;
-      const route = { afi: ev.afi, prefix: ev.prefix } as AfPrefix;
-      const k = prefixKey(route);
-      this.failing.delete(k);
-      const op = this.opFor(k, route, ev.type === 'route-removed' ? [] : ev.nexthops);
-      if (op !== undefined) ops.push(op);
+    const inFlight = new Set<number | string>();
+    let outstanding: Promise<void>[] = [];
+    while (this.sub !== undefined && this.sub.pending > 0) {
+      const evs = this.sub.drain(this.batchSize);
+      const routes: { k: number | string; route: AfPrefix; want: readonly NextHop[] }[] = [];
+      let overlaps = false;
+      for (const ev of evs) {
+        if (ev.type !== 'route-selected' && ev.type !== 'route-changed' && ev.type !== 'route-removed')
+          continue;
+        const route = { afi: ev.afi, prefix: ev.prefix } as AfPrefix;
+        const k = prefixKey(route);
+        if (inFlight.has(k)) overlaps = true;
+        routes.push({ k, route, want: ev.type === 'route-removed' ? [] : ev.nexthops });
+      }
+      if (overlaps) {
+        await Promise.all(outstanding);
+        outstanding = [];
+      }
+      const ops: FibOp[] = [];
+      const keys: (number | string)[] = [];
+      for (const { k, route, want } of routes) {
+        this.failing.delete(k);
+        const op = this.opFor(k, route, want);
+        if (op === undefined) continue;
+        ops.push(op);
+        keys.push(k);
+        inFlight.add(k);
+      }
+      if (ops.length === 0) continue;
+      outstanding.push(
+        this.applyOps(ops).finally(() => {
+          for (const k of keys) inFlight.delete(k);
+        }),
+      );
+      if (outstanding.length >= MAX_IN_FLIGHT) await outstanding.shift();
     }
-    if (ops.length > 0) await this.applyOps(ops);
+    await Promise.all(outstanding);
   }
 
   private async fullDiff(why: 'reconcile' | 'scan'): Promise<void> {

@@ -15,6 +15,7 @@ import {
   Rib,
   formatAfPrefix,
   formatNextHopAddr,
+  type FibOp,
   type FibRoute,
   type NextHop,
   type PathInput,
@@ -313,5 +314,31 @@ describe.skipIf(skip !== null)('lower half on a Linux kernel', () => {
     await sync.stop({ flush: true });
     await fib.close();
     expect(await foreignRoutes()).toEqual(foreign);
+  });
+
+  it('keeps failures attributed to the right operation when batches are applied concurrently', async () => {
+    const fib = new LinuxFib({ commandPrefix: prefix });
+    const batch = (base: number, n: number, bad: number): FibOp[] =>
+      Array.from({ length: n }, (_, i) => ({
+        op: 'replace' as const,
+        existing: false,
+        route: {
+          afi: 4 as const,
+          prefix: prefix4((base + i * 256) >>> 0, 24),
+          // One route per batch names a gateway outside every connected subnet: the kernel refuses it.
+          nexthops: [{ addr: addr(i === bad ? '10.99.0.1' : '10.77.0.2') }],
+        },
+      }));
+    const b1 = batch(0x0b000000, 9000, 4321);
+    const b2 = batch(0x0c000000, 9000, 17);
+    const [f1, f2] = await Promise.all([fib.apply(b1), fib.apply(b2)]);
+    expect(f1.map((f) => f.op)).toEqual([b1[4321]]);
+    expect(f2.map((f) => f.op)).toEqual([b2[17]]);
+    expect(f1[0]!.error).toMatch(/gateway|unreachable/i);
+    expect((await fib.list()).length).toBe(17998);
+    const del = (ops: FibOp[]): FibOp[] => ops.map((o) => ({ op: 'delete', route: o.route }));
+    await Promise.all([fib.apply(del(b1)), fib.apply(del(b2))]);
+    expect(await fib.list()).toEqual([]);
+    await fib.close();
   });
 });
