@@ -342,7 +342,7 @@ export class Speaker implements PeerHandler {
 
   // ----- neighbours -----
 
-  private addNeighbor(s: NeighborSettings): void {
+  private addNeighbor(s: NeighborSettings): Neighbor {
     const key = canonical(s.address);
     if (this.neighbors.has(key)) throw new Error(`neighbour ${s.address} configured twice`);
     const nb = new Neighbor(s);
@@ -368,6 +368,50 @@ export class Speaker implements PeerHandler {
     this.neighbors.set(key, nb);
     this.byPeer.set(nb.peer, nb);
     this.sources.add(nb.source);
+    return nb;
+  }
+
+  /**
+   * Apply a new neighbour list: new ones start, missing ones stop with Cease/Peer De-configured
+   * (RFC 4486) and lose their routes, changed session parameters restart the session, and policy
+   * or route-handling changes apply in place (soft reconfiguration, no reset).
+   */
+  setNeighbors(list: readonly NeighborSettings[]): void {
+    const want = new Map<string, NeighborSettings>();
+    for (const s of list) want.set(canonical(s.address), s);
+    for (const [k, nb] of [...this.neighbors]) {
+      const s = want.get(k);
+      if (s === undefined) this.removeNeighbor(nb, CeaseSubcode.PEER_DECONFIGURED);
+      else if (sessionKey(s) !== sessionKey(nb.settings)) {
+        this.removeNeighbor(nb, CeaseSubcode.OTHER_CONFIGURATION_CHANGE);
+        this.addNeighbor(s).peer.start();
+      } else {
+        const policiesChanged =
+          policyKey(s.importPolicy) !== policyKey(nb.settings.importPolicy) ||
+          policyKey(s.exportPolicy) !== policyKey(nb.settings.exportPolicy);
+        const knobsChanged =
+          s.allowAsIn !== nb.settings.allowAsIn ||
+          s.enforceFirstAs !== nb.settings.enforceFirstAs ||
+          s.nextHopSelf !== nb.settings.nextHopSelf;
+        nb.settings = s;
+        if (policiesChanged || knobsChanged) {
+          this.softIn(s.address);
+          this.softOut(s.address);
+        }
+      }
+    }
+    for (const [k, s] of want) if (!this.neighbors.has(k)) this.addNeighbor(s).peer.start();
+  }
+
+  private removeNeighbor(nb: Neighbor, subcode: number): void {
+    nb.peer.stop(subcode);
+    this.clearTimers(nb);
+    if (nb.session !== undefined) this.down(nb.peer, { kind: 'admin-stop' });
+    this.dropAll(nb);
+    nb.peer.destroy();
+    this.neighbors.delete(canonical(nb.settings.address));
+    this.byPeer.delete(nb.peer);
+    this.sources.delete(nb.source);
   }
 
   private localSettings(s: NeighborSettings): LocalSessionSettings {
@@ -1048,6 +1092,24 @@ export function gracefulDown(reason: TransitionReason, notificationBit: boolean)
   if (reason.kind === 'tcp-failed' || reason.kind === 'hold-timer-expired') return true;
   if (reason.kind !== 'notification-received') return false;
   return notificationBit && !(reason.code === ErrorCode.CEASE && reason.subcode === CeaseSubcode.HARD_RESET);
+}
+
+/** Identity of the settings that need a new session when they change. */
+function sessionKey(s: NeighborSettings): string {
+  return JSON.stringify([
+    s.port,
+    s.remoteAsn,
+    s.localAddress ?? null,
+    s.fsm,
+    s.families,
+    s.gracefulRestart,
+    s.gracefulRestartTime,
+    [...s.addPath],
+  ]);
+}
+
+function policyKey(p: CompiledPolicy | undefined): string {
+  return p === undefined ? '-' : JSON.stringify(p.source);
 }
 
 function concat(msgs: readonly Uint8Array[]): Uint8Array {

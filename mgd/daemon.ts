@@ -1,0 +1,218 @@
+// The mgd daemon: one shared RIB fed by BGP speakers (one per configured local AS) and static
+// routes, and the lower half that keeps a forwarding table equal to the RIB's selected routes.
+//
+//   config ─▶ MgdDaemon ─┬─▶ Speaker (AS a) ──┐
+//                        ├─▶ Speaker (AS b) ──┤ RouteChanges ─▶ Rib ─▶ bus ─┬─▶ FibSync ─▶ FibBackend
+//                        └─▶ StaticRoutes ────┘                            └─▶ speakers' export
+//
+// Reload validates nothing itself: it takes an already validated `MgdConfig`, so a bad file never
+// reaches it. On stop, routes stay in the forwarding table (graceful restart) unless asked to flush.
+
+import pino from 'pino';
+import { realClock, type Clock } from '../lib/clock.js';
+import { LinuxConnectedRoutes, type ConnectedRoutes } from '../rib/connected.js';
+import type { FibBackend } from '../rib/fib/backend.js';
+import { LinuxFib } from '../rib/fib/linux.js';
+import { MemoryFib } from '../rib/fib/memory.js';
+import { FibSync } from '../rib/fib/sync.js';
+import { Rib } from '../rib/rib.js';
+import { formatAddr4, formatPrefix } from '../wire/ip/index.js';
+import { RouteChanges } from './bgp/export.js';
+import { Speaker, type NeighborStatus } from './bgp/speaker.js';
+import { tcpTransport, type BgpTransport } from './bgp/transport.js';
+import { err, ok, type Result } from '../wire/result.js';
+import {
+  formatConfigErrors,
+  loadConfigFile,
+  type ConfigError,
+  type MgdConfig,
+  type ResolvedRouter,
+} from './config/load.js';
+import { StaticRoutes } from './static/static.js';
+
+// ===== Options =====
+
+/** How to run the daemon; everything but the configuration has a production default. */
+export interface DaemonOptions {
+  readonly config: MgdConfig;
+  readonly log?: pino.Logger;
+  readonly transport?: BgpTransport;
+  readonly clock?: Clock;
+  /** Forwarding table; by default from the configuration (`linux` or `memory`). */
+  readonly fib?: FibBackend;
+  /** Connected subnets for next-hop resolution; by default read from the kernel with iproute2. */
+  readonly connected?: ConnectedRoutes | null;
+  /** Overrides the first router's BGP listener (`--listen`). */
+  readonly listen?: { readonly host: string; readonly port: number };
+  /** Remove our routes from the forwarding table on stop. */
+  readonly flushOnExit?: boolean;
+}
+
+// ===== Daemon =====
+
+/** mgd: RIB, lower half, BGP speakers and static routes wired together. */
+export class MgdDaemon {
+  readonly log: pino.Logger;
+  rib!: Rib;
+  changes!: RouteChanges;
+  statics!: StaticRoutes;
+  fibSync!: FibSync;
+  fib!: FibBackend;
+  readonly speakers = new Map<number, Speaker>();
+  private config: MgdConfig;
+  private linuxConnected: LinuxConnectedRoutes | undefined;
+  private readonly clock: Clock;
+  private readonly transport: BgpTransport;
+  private running = false;
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.log = opts.log ?? pino({ level: 'silent' });
+    this.config = opts.config;
+    this.clock = opts.clock ?? realClock;
+    this.transport = opts.transport ?? tcpTransport;
+  }
+
+  /** The configuration in force. */
+  get current(): MgdConfig {
+    return this.config;
+  }
+
+  /** Build everything and start the sessions. */
+  async start(): Promise<void> {
+    const cfg = this.config;
+    const connected = await this.connectedRoutes();
+    this.rib = new Rib({ decision: cfg.decision, ...(connected !== undefined ? { connected } : {}) });
+    this.changes = new RouteChanges(this.rib);
+    this.fib =
+      this.opts.fib ??
+      (cfg.fib.backend === 'linux'
+        ? new LinuxFib(cfg.fib.table !== undefined ? { table: cfg.fib.table } : {})
+        : new MemoryFib());
+    this.fibSync = new FibSync(this.rib, this.fib, { log: this.log.child({ part: 'fib' }) });
+    await this.fibSync.start();
+    this.log.info({ backend: this.fib.name }, 'lower half started');
+    this.statics = new StaticRoutes(this.changes);
+    this.statics.set(cfg.staticRoutes);
+    if (cfg.staticRoutes.length > 0)
+      this.log.info({ count: cfg.staticRoutes.length }, 'static routes installed');
+    this.running = true;
+    for (const [i, r] of cfg.routers.entries()) await this.startSpeaker(r, i === 0);
+  }
+
+  private async connectedRoutes(): Promise<ConnectedRoutes | undefined> {
+    if (this.opts.connected !== undefined) return this.opts.connected ?? undefined;
+    const c = new LinuxConnectedRoutes();
+    try {
+      await c.start();
+      this.linuxConnected = c;
+      return c;
+    } catch (e) {
+      c.stop();
+      this.log.warn(
+        { error: e instanceof Error ? e.message : String(e) },
+        'cannot read connected routes with iproute2; next hops resolve over RIB routes only',
+      );
+      return undefined;
+    }
+  }
+
+  private async startSpeaker(r: ResolvedRouter, first: boolean): Promise<void> {
+    const listen = first && this.opts.listen !== undefined ? this.opts.listen : r.listen;
+    const s = new Speaker({
+      asn: r.asn,
+      routerId: r.routerId,
+      listen,
+      transport: this.transport,
+      clock: this.clock,
+      changes: this.changes,
+      neighbors: r.neighbors,
+      originate: r.originate,
+      redistributeStatic: this.config.redistributeStatic,
+      log: this.log.child({ part: 'bgp' }),
+    });
+    this.speakers.set(r.asn, s);
+    await s.start();
+    this.log.info(
+      {
+        asn: r.asn,
+        routerId: formatAddr4(r.routerId),
+        listen,
+        neighbors: r.neighbors.map((n) => n.address),
+        originate: r.originate.map(formatPrefix),
+      },
+      'BGP router started',
+    );
+  }
+
+  /**
+   * Read, validate and apply a configuration file. An invalid file changes nothing: the errors
+   * come back and the running configuration stays. `adjust` applies command-line overrides.
+   */
+  async reloadFile(
+    path: string,
+    adjust: (c: MgdConfig) => MgdConfig = (c) => c,
+  ): Promise<Result<void, ConfigError[]>> {
+    const r = await loadConfigFile(path);
+    if (!r.ok) {
+      this.log.error({ path, errors: formatConfigErrors(r.error).split('\n') }, 'configuration not reloaded');
+      return err(r.error);
+    }
+    await this.reload(adjust(r.value));
+    return ok(undefined);
+  }
+
+  /** Apply a new, already validated configuration with as little disruption as possible. */
+  async reload(next: MgdConfig): Promise<void> {
+    const prev = this.config;
+    this.config = next;
+    if (JSON.stringify(prev.decision) !== JSON.stringify(next.decision)) this.rib.setDecision(next.decision);
+    this.statics.set(next.staticRoutes);
+    const nextByAsn = new Map(next.routers.map((r) => [r.asn, r]));
+    const prevByAsn = new Map(prev.routers.map((r) => [r.asn, r]));
+    for (const [asn, s] of [...this.speakers]) {
+      const n = nextByAsn.get(asn);
+      const p = prevByAsn.get(asn);
+      if (
+        n === undefined ||
+        p === undefined ||
+        n.routerId !== p.routerId ||
+        JSON.stringify(n.listen) !== JSON.stringify(p.listen)
+      ) {
+        s.stop();
+        this.speakers.delete(asn);
+        this.log.info({ asn }, 'BGP router stopped (removed or identity changed)');
+      }
+    }
+    for (const [i, r] of next.routers.entries()) {
+      const s = this.speakers.get(r.asn);
+      if (s === undefined) {
+        await this.startSpeaker(r, i === 0);
+        continue;
+      }
+      s.setNeighbors(r.neighbors);
+      s.setOriginated(r.originate);
+      s.setRedistributeStatic(next.redistributeStatic);
+    }
+    this.log.info('configuration reloaded');
+  }
+
+  /** Neighbour status of every router. */
+  neighbors(): (NeighborStatus & { router: number })[] {
+    return [...this.speakers].flatMap(([asn, s]) => s.status().map((n) => ({ ...n, router: asn })));
+  }
+
+  /** Stop sessions and the lower half; routes stay in the table unless flushOnExit. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    // The lower half stops first: sessions closing below would otherwise pull their routes out of
+    // the table, which must keep forwarding while we restart (unless asked to flush).
+    await this.fibSync.stop({ flush: this.opts.flushOnExit === true });
+    for (const s of this.speakers.values()) s.stop();
+    this.speakers.clear();
+    await this.fib.close();
+    this.linuxConnected?.stop();
+    this.rib.close();
+    this.log.info({ flushed: this.opts.flushOnExit === true }, 'mgd stopped');
+  }
+}

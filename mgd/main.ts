@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// The `mgd` command: flags, the configuration file (or the embedded default), pino JSON logs on
+// stdout, the daemon with real TCP and the chosen forwarding table, SIGHUP to reload the file
+// (validated in full first; a bad file changes nothing) and a clean stop on SIGTERM/SIGINT.
+//
+//   mgd --config /etc/mgd.json [--listen HOST:PORT] [--fib linux|memory] [--log-level L] [--flush-on-exit]
+//
+// Without --config it runs the embedded default: AS 65000, router id 10.0.0.1, BGP on
+// 127.0.0.1:1790 (unprivileged), no neighbours, originating 192.0.2.0/24, memory FIB.
+
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import pino from 'pino';
+import { err, ok, type Result } from '../wire/result.js';
+import { formatConfigErrors, loadConfigFile, validateConfig, type MgdConfig } from './config/load.js';
+import { EMBEDDED_DEFAULT_CONFIG } from './config/schema.js';
+import { MgdDaemon } from './daemon.js';
+
+// ===== Command line =====
+
+/** What the command line decides. */
+export interface MgdArgs {
+  readonly config?: string;
+  readonly listen?: { readonly host: string; readonly port: number };
+  readonly fib?: 'linux' | 'memory';
+  readonly logLevel: string;
+  readonly flushOnExit: boolean;
+}
+
+/** Run with arguments, or exit with text (help, version, a usage error). */
+export type MgdCommand =
+  | { readonly kind: 'run'; readonly args: MgdArgs }
+  | { readonly kind: 'exit'; readonly code: number; readonly text: string };
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** `ADDR:PORT`, with `[v6]:port` for IPv6. */
+export function parseHostPort(s: string): Result<{ host: string; port: number }, string> {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:[\]]+):(\d+)$/.exec(s);
+  if (m === null) return err(`'${s}' is not HOST:PORT (write IPv6 as [::1]:179)`);
+  const port = Number(m[2]);
+  if (port > 65535) return err(`'${s}': port ${port} is above 65535`);
+  return ok({ host: m[1]!, port });
+}
+
+/** Parse `mgd` arguments (without the node and script names). */
+export function parseMgdArgs(argv: readonly string[]): MgdCommand {
+  let out = '';
+  const cmd = new Command('mgd')
+    .description('lodestone routing daemon: BGP, static routes and the forwarding-table lower half')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => (out += s),
+      writeErr: (s) => (out += s),
+    })
+    .option('--config <file>', 'configuration file (JSON); without it the embedded default runs')
+    .option('--listen <host:port>', "BGP listener of the first router (overrides the file's)")
+    .addOption(new Option('--fib <backend>', 'forwarding table').choices(['linux', 'memory']))
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .option('--flush-on-exit', 'remove our routes from the forwarding table on stop', false);
+  try {
+    cmd.parse([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return { kind: 'exit', code: e.exitCode, text: out };
+    throw e;
+  }
+  const o = cmd.opts<{
+    config?: string;
+    listen?: string;
+    fib?: 'linux' | 'memory';
+    logLevel: string;
+    flushOnExit: boolean;
+  }>();
+  let listen: { host: string; port: number } | undefined;
+  if (o.listen !== undefined) {
+    const hp = parseHostPort(o.listen);
+    if (!hp.ok) return { kind: 'exit', code: 2, text: `mgd: --listen: ${hp.error}\n` };
+    listen = hp.value;
+  }
+  return {
+    kind: 'run',
+    args: {
+      ...(o.config !== undefined ? { config: o.config } : {}),
+      ...(listen !== undefined ? { listen } : {}),
+      ...(o.fib !== undefined ? { fib: o.fib } : {}),
+      logLevel: o.logLevel,
+      flushOnExit: o.flushOnExit,
+    },
+  };
+}
+
+/** The configuration to run: the file, or the embedded default; `--fib` overrides the backend. */
+export async function configFor(args: MgdArgs): Promise<Result<MgdConfig, string>> {
+  const r =
+    args.config !== undefined ? await loadConfigFile(args.config) : validateConfig(EMBEDDED_DEFAULT_CONFIG);
+  if (!r.ok) return err(formatConfigErrors(r.error));
+  const c = r.value;
+  return ok(args.fib !== undefined ? { ...c, fib: { ...c.fib, backend: args.fib } } : c);
+}
+
+// ===== Running =====
+
+/** Start the daemon for parsed arguments; resolves with the running daemon. */
+export async function runMgd(args: MgdArgs, log: pino.Logger): Promise<MgdDaemon> {
+  if (args.config === undefined) {
+    log.info(
+      { config: EMBEDDED_DEFAULT_CONFIG },
+      'no --config given: running the embedded default (AS 65000, BGP on 127.0.0.1:1790, originating 192.0.2.0/24, memory FIB)',
+    );
+  }
+  const cfg = await configFor(args);
+  if (!cfg.ok) throw new Error(`invalid configuration:\n${cfg.error}`);
+  const daemon = new MgdDaemon({
+    config: cfg.value,
+    log,
+    ...(args.listen !== undefined ? { listen: args.listen } : {}),
+    flushOnExit: args.flushOnExit,
+  });
+  await daemon.start();
+  log.info({ fib: cfg.value.fib.backend, routers: cfg.value.routers.length }, 'mgd running');
+  return daemon;
+}
+
+async function main(): Promise<void> {
+  const parsed = parseMgdArgs(process.argv.slice(2));
+  if (parsed.kind === 'exit') {
+    (parsed.code === 0 ? process.stdout : process.stderr).write(parsed.text);
+    process.exit(parsed.code);
+  }
+  const args = parsed.args;
+  const log = pino({ level: args.logLevel, base: { daemon: 'mgd', pid: process.pid } });
+  let daemon: MgdDaemon;
+  try {
+    daemon = await runMgd(args, log);
+  } catch (e) {
+    log.fatal({ error: e instanceof Error ? e.message : String(e) }, 'mgd failed to start');
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    daemon.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        log.error({ error: e instanceof Error ? e.message : String(e) }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    if (args.config === undefined) {
+      log.warn('SIGHUP ignored: running the embedded default configuration');
+      return;
+    }
+    // The forwarding-table backend is fixed at start; everything else follows the file.
+    void daemon.reloadFile(args.config);
+  });
+}
+
+// Run only when executed as a program (tests import the parsers above).
+const entry = process.argv[1];
+if (entry !== undefined && import.meta.url === pathToFileURL(realpathSync(entry)).href) {
+  void main();
+}
