@@ -219,7 +219,7 @@ const ok = (schema: TSchema, description: string): Record<string, TSchema> => ({
 
 function peerBody(p: ReturnType<DdmDaemon['peers']>[number], now: number): PeerBody {
   const r = p.rtt;
-  const opt = (k: string, v: number | undefined) => (v === undefined ? {} : { [k]: v });
+  const opt = (k: string, v: number | undefined) => (v === undefined ? {} : { [k]: Math.round(v) });
   return {
     ifname: p.ifname,
     state: p.state as PeerBody['state'],

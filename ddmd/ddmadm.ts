@@ -7,6 +7,9 @@
 //   ddmadm prefixes         ddmadm withdraw fd00:1::/64        ddmadm expire-peer eth0
 //   ddmadm originated       ddmadm tunnels                     ddmadm watch
 //
+// Maghemite's names work as aliases: get-peers, get-prefixes, get-originated, advertise-prefixes,
+// withdraw-prefixes.
+//
 // API errors are printed as `error: <message>` and exit with status 1.
 
 import { realpathSync } from 'node:fs';
@@ -262,6 +265,7 @@ function build(io: CliIo): Command {
 
   program
     .command('peers')
+    .alias('get-peers')
     .description('neighbours per interface with state and delay statistics')
     .action(async () => {
       const { o, api } = ctx();
@@ -272,6 +276,7 @@ function build(io: CliIo): Command {
 
   program
     .command('prefixes')
+    .alias('get-prefixes')
     .description('imported routes: next hops with path, delay and weight')
     .action(async () => {
       const { o, api } = ctx();
@@ -282,6 +287,7 @@ function build(io: CliIo): Command {
 
   program
     .command('originated')
+    .alias('get-originated')
     .description('prefixes this router originates')
     .action(async () => {
       const { o, api } = ctx();
@@ -301,11 +307,13 @@ function build(io: CliIo): Command {
   };
   program
     .command('originate')
+    .alias('advertise-prefixes')
     .description('originate IPv6 prefixes (kept across restarts)')
     .argument('<prefix...>', 'IPv6 prefixes such as fd00:1::/64')
     .action(change('originate'));
   program
     .command('withdraw')
+    .alias('withdraw-prefixes')
     .description('stop originating IPv6 prefixes')
     .argument('<prefix...>', 'IPv6 prefixes such as fd00:1::/64')
     .action(change('withdraw'));

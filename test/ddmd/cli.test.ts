@@ -97,6 +97,9 @@ describe('ddmadm', () => {
     expect((await ddmadm('originated')).stdout).toBe('fd00:1::/64\nfd00:99::/64\n');
     expect((await ddmadm('withdraw', 'fd00:99::/64')).stdout).toBe('withdrew fd00:99::/64\n');
     expect((await ddmadm('withdraw', 'fd00:99::/64')).stdout).toBe('nothing to withdraw\n');
+    // Maghemite's command names work too.
+    expect((await ddmadm('advertise-prefixes', 'fd00:98::/64')).stdout).toBe('originated fd00:98::/64\n');
+    expect((await ddmadm('get-originated')).stdout).toBe('fd00:1::/64\nfd00:98::/64\n');
   });
 
   it('an API error is printed as "error: <message>" with status 1', async () => {
