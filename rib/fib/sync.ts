@@ -190,6 +190,9 @@ export class FibSync {
         await this.incremental();
       } finally {
         this.draining = false;
+        // Events that arrived while this drain was finishing saw `draining` set and were left
+        // pending: go round again rather than wait for the next event or scan.
+        if (this.running && this.sub !== undefined && this.sub.pending > 0) this.kick();
       }
     });
   }
