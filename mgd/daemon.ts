@@ -11,14 +11,15 @@
 import pino from 'pino';
 import { realClock, type Clock } from '../lib/clock.js';
 import { LinuxConnectedRoutes, type ConnectedRoutes } from '../rib/connected.js';
-import type { FibBackend } from '../rib/fib/backend.js';
+import type { FibBackend, FibFailure, FibOp, FibRoute } from '../rib/fib/backend.js';
 import { LinuxFib } from '../rib/fib/linux.js';
 import { MemoryFib } from '../rib/fib/memory.js';
 import { FibSync } from '../rib/fib/sync.js';
 import { Rib } from '../rib/rib.js';
+import { prefixKey, type AfPrefix } from '../rib/types.js';
 import { formatAddr4, formatPrefix } from '../wire/ip/index.js';
 import { RouteChanges } from './bgp/export.js';
-import { Speaker, type NeighborStatus } from './bgp/speaker.js';
+import { isOriginSink, Speaker, type NeighborStatus } from './bgp/speaker.js';
 import { tcpTransport, type BgpTransport } from './bgp/transport.js';
 import { err, ok, type Result } from '../wire/result.js';
 import {
@@ -83,11 +84,12 @@ export class MgdDaemon {
     const connected = await this.connectedRoutes();
     this.rib = new Rib({ decision: cfg.decision, ...(connected !== undefined ? { connected } : {}) });
     this.changes = new RouteChanges(this.rib);
-    this.fib =
+    this.fib = new OriginSinkFilter(
       this.opts.fib ??
-      (cfg.fib.backend === 'linux'
-        ? new LinuxFib(cfg.fib.table !== undefined ? { table: cfg.fib.table } : {})
-        : new MemoryFib());
+        (cfg.fib.backend === 'linux'
+          ? new LinuxFib(cfg.fib.table !== undefined ? { table: cfg.fib.table } : {})
+          : new MemoryFib()),
+    );
     this.fibSync = new FibSync(this.rib, this.fib, { log: this.log.child({ part: 'fib' }) });
     await this.fibSync.start();
     this.log.info({ backend: this.fib.name }, 'lower half started');
@@ -214,5 +216,67 @@ export class MgdDaemon {
     this.linuxConnected?.stop();
     this.rib.close();
     this.log.info({ flushed: this.opts.flushOnExit === true }, 'mgd stopped');
+  }
+}
+
+// ===== Originated prefixes stay out of the kernel =====
+
+/**
+ * A forwarding table in front of the real one that holds routes whose only next hop is the
+ * originated-prefix sink (mgd/bgp/speaker.ts `isOriginSink`) in memory instead of installing
+ * them: an originated prefix is announced, not forwarded, and a kernel route for it could
+ * replace the connected route of the same subnet. `list()` reports the held routes too, so the
+ * synchroniser's full diff sees what it asked for.
+ */
+export class OriginSinkFilter implements FibBackend {
+  readonly name: string;
+  private readonly held = new Map<number | string, FibRoute>();
+
+  constructor(readonly inner: FibBackend) {
+    this.name = inner.name;
+  }
+
+  /** Routes held back from the table. */
+  get heldRoutes(): number {
+    return this.held.size;
+  }
+
+  async apply(ops: readonly FibOp[]): Promise<FibFailure[]> {
+    const pass: FibOp[] = [];
+    const origin = new Map<FibOp, FibOp>();
+    const send = (op: FibOp, for_: FibOp) => {
+      pass.push(op);
+      origin.set(op, for_);
+    };
+    for (const op of ops) {
+      const k = prefixKey(op.route);
+      const route: AfPrefix = { afi: op.route.afi, prefix: op.route.prefix } as AfPrefix;
+      if (op.op === 'replace' && isOriginSink(op.route.nexthops)) {
+        // A real route the kernel has for the prefix goes; the sink stays with us.
+        if (!this.held.has(k) && op.existing) send({ op: 'delete', route }, op);
+        this.held.set(k, op.route);
+        continue;
+      }
+      if (this.held.delete(k)) {
+        if (op.op === 'replace') send({ ...op, existing: false }, op);
+        continue;
+      }
+      send(op, op);
+    }
+    if (pass.length === 0) return [];
+    const failures = await this.inner.apply(pass);
+    return failures.map((f) => {
+      const o = origin.get(f.op) ?? f.op;
+      if (o.op === 'replace' && isOriginSink(o.route.nexthops)) this.held.delete(prefixKey(o.route));
+      return { op: o, error: f.error };
+    });
+  }
+
+  async list(): Promise<FibRoute[]> {
+    return [...(await this.inner.list()), ...this.held.values()];
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
   }
 }

@@ -253,7 +253,23 @@ function canonical(s: string): string {
   return zone !== undefined ? `${a6.value.toString()}%${zone}` : a6.value.toString();
 }
 
-const IFACE_ANY = 'lo';
+/**
+ * The next hop of originated prefixes in the RIB: a path needs one, but an originated prefix is
+ * only announced, not forwarded by us. The daemon keeps routes whose only next hop is this sink
+ * out of the kernel (see `isOriginSink`).
+ */
+export const ORIGIN_SINK_IFNAME = 'lo';
+const SINK4: readonly NextHop[] = Object.freeze([{ addr: 0, ifname: ORIGIN_SINK_IFNAME }]);
+const SINK6: readonly NextHop[] = Object.freeze([{ addr: Addr6.ZERO, ifname: ORIGIN_SINK_IFNAME }]);
+
+/** True for the next hops of an originated prefix (unspecified address on the sink interface). */
+export function isOriginSink(hops: readonly NextHop[]): boolean {
+  if (hops.length !== 1) return false;
+  const h = hops[0]!;
+  if (h.ifname !== ORIGIN_SINK_IFNAME) return false;
+  const a = h.addr;
+  return typeof a === 'number' ? a === 0 : a.w0 === 0 && a.w1 === 0 && a.w2 === 0 && a.w3 === 0;
+}
 
 // ===== Speaker =====
 
@@ -447,14 +463,10 @@ export class Speaker implements PeerHandler {
     const want = new Map<number | string, Prefix>();
     for (const p of prefixes) want.set(routeKey(p), p);
     const attrs = { origin: Origin.IGP, asPath: [] };
-    // Originated prefixes need a next hop in the RIB: a sink on the loopback interface, which is
-    // what the FIB gets unless a better route to the prefix exists.
-    const hop4: NextHop[] = [{ addr: 0, ifname: IFACE_ANY }];
-    const hop6: NextHop[] = [{ addr: Addr6.ZERO, ifname: IFACE_ANY }];
     this.changes.batch(() => {
       for (const p of this.originated) if (!want.has(routeKey(p))) this.changes.remove(p, this.originSource);
       for (const p of want.values())
-        this.changes.add(p, { source: this.originSource, attrs, nexthops: isPrefix4(p) ? hop4 : hop6 });
+        this.changes.add(p, { source: this.originSource, attrs, nexthops: isPrefix4(p) ? SINK4 : SINK6 });
     });
     this.originated = [...want.values()];
   }

@@ -10,11 +10,18 @@ import { FakeClock } from '../../lib/clock.js';
 import { MemoryConnectedRoutes } from '../../rib/connected.js';
 import { MemoryFib } from '../../rib/fib/memory.js';
 import { AsPathSegmentType, CeaseSubcode, ErrorCode, Origin } from '../../wire/bgp/constants.js';
-import { formatAddr4, parseAddr4, parsePrefix, prefix4, type Prefix } from '../../wire/ip/index.js';
+import {
+  formatAddr4,
+  parseAddr4,
+  parsePrefix,
+  prefix4,
+  type Prefix,
+  type Prefix4,
+} from '../../wire/ip/index.js';
 import { MemoryNetwork } from '../../mgd/bgp/transport.js';
 import { parseConfigText, formatConfigErrors } from '../../mgd/config/load.js';
 import type { ConfigFile } from '../../mgd/config/schema.js';
-import { MgdDaemon } from '../../mgd/daemon.js';
+import { MgdDaemon, OriginSinkFilter } from '../../mgd/daemon.js';
 import { configFor, parseHostPort, parseMgdArgs } from '../../mgd/main.js';
 
 const A4 = (s: string) => (parseAddr4(s) as { ok: true; value: number }).value;
@@ -130,6 +137,10 @@ describe('mgd daemon', () => {
     // A's own static route is in A's table; redistributed, it reaches B as INCOMPLETE from AS 65001.
     await until(() => inFib(A.fib, '203.0.113.0/24') !== undefined, clock);
     expect(inFib(A.fib, '203.0.113.0/24')).toEqual(['10.0.0.254']);
+    // A's originated prefix is announced, not installed in A's own table.
+    expect(A.d.rib.selected(P('198.51.100.0/24'))).toBeDefined();
+    expect(inFib(A.fib, '198.51.100.0/24')).toBeUndefined();
+    expect((await A.d.fib.list()).length).toBe(2);
     const st = B.d.rib.selected(P('203.0.113.0/24'))?.paths[0]?.attrs.attrs;
     expect(st?.origin).toBe(Origin.INCOMPLETE);
     expect(st?.asPath).toEqual([{ type: AsPathSegmentType.AS_SEQUENCE, asns: [65001] }]);
@@ -190,11 +201,40 @@ describe('mgd daemon', () => {
       },
       true,
     );
-    await until(() => keep.fib.routes.size === 2 && flush.fib.routes.size === 2, clock);
+    // The static route reaches the kernel table; the originated prefix is held back.
+    await until(() => keep.fib.routes.size === 1 && flush.fib.routes.size === 1, clock);
+    await keep.d.fibSync.settled();
+    expect([...keep.fib.routes.values()].map((r) => r.prefix)).toEqual([P('203.0.113.0/24')]);
     await keep.d.stop();
     await flush.d.stop();
-    expect(keep.fib.routes.size).toBe(2);
+    expect(keep.fib.routes.size).toBe(1);
     expect(flush.fib.routes.size).toBe(0);
+  });
+});
+
+describe('originated prefixes and the kernel table', () => {
+  it('holds sink routes back and swaps them with real routes for the same prefix', async () => {
+    const inner = new MemoryFib();
+    const f = new OriginSinkFilter(inner);
+    const prefix = P('192.0.2.0/24') as Prefix4;
+    const sink = { afi: 4 as const, prefix, nexthops: [{ addr: 0, ifname: 'lo' }] };
+    const real = { afi: 4 as const, prefix, nexthops: [{ addr: A4('10.0.0.9') }] };
+    expect(await f.apply([{ op: 'replace', route: sink, existing: false }])).toEqual([]);
+    expect(inner.routes.size).toBe(0);
+    expect(await f.list()).toEqual([sink]);
+    await f.apply([{ op: 'replace', route: real, existing: true }]);
+    expect([...inner.routes.values()]).toEqual([real]);
+    expect(f.heldRoutes).toBe(0);
+    await f.apply([{ op: 'replace', route: sink, existing: true }]);
+    expect(inner.routes.size).toBe(0);
+    expect(await f.list()).toEqual([sink]);
+    expect(await f.apply([{ op: 'delete', route: { afi: 4, prefix } }])).toEqual([]);
+    expect(await f.list()).toEqual([]);
+    // A refused real route comes back as the synchroniser's own operation.
+    inner.refuse = () => 'Network is unreachable';
+    const op = { op: 'replace' as const, route: real, existing: false };
+    const failed = await f.apply([op]);
+    expect(failed).toEqual([{ op, error: 'Network is unreachable' }]);
   });
 });
 
