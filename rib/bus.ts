@@ -61,17 +61,33 @@ export type RibEvent = RouteEvent | NextHopState | SourceState;
 
 // ===== Subscribers =====
 
-interface Pending {
-  /** Whether the subscriber's view had the prefix before the first undrained change. */
-  readonly hadBefore: boolean;
-  latest: RibEvent;
+/** Coalesced state of one key after a second undrained event (the first is stored bare). */
+class Pending {
+  constructor(
+    /** Whether the subscriber's view had the prefix before the first undrained change. */
+    readonly hadBefore: boolean,
+    public latest: RouteEvent,
+  ) {}
+}
+
+// A key with one undrained route event stores that event itself (its type says whether the
+// subscriber had the prefix before); only a second event allocates a `Pending`.
+type Slot = RouteEvent | Pending;
+
+function coalesce(prev: Slot | undefined, ev: RouteEvent): Slot {
+  if (prev === undefined) return ev;
+  if (prev instanceof Pending) {
+    prev.latest = ev;
+    return prev;
+  }
+  return new Pending(prev.type !== 'route-selected', ev);
 }
 
 /** One consumer's coalescing inbox. */
 export class Subscriber {
-  private readonly v4 = new Prefix4Map<Pending>();
-  private readonly v6 = new Prefix6Map<Pending>();
-  private other = new Map<string, Pending>();
+  private readonly v4 = new Prefix4Map<Slot>();
+  private readonly v6 = new Prefix6Map<Slot>();
+  private readonly other = new Map<string, RibEvent>();
   private readyCb: (() => void) | undefined;
   private scheduled = false;
   closed = false;
@@ -99,26 +115,21 @@ export class Subscriber {
       case 'route-changed':
       case 'route-removed': {
         if (typeof ev.prefix === 'number') {
-          const p = this.v4.get(ev.prefix);
-          if (p === undefined)
-            this.v4.set(ev.prefix, { hadBefore: ev.type !== 'route-selected', latest: ev });
-          else p.latest = ev;
+          const prev = this.v4.get(ev.prefix);
+          const next = coalesce(prev, ev);
+          if (next !== prev) this.v4.set(ev.prefix, next);
         } else {
-          const p = this.v6.get(ev.prefix);
-          if (p === undefined)
-            this.v6.set(ev.prefix, { hadBefore: ev.type !== 'route-selected', latest: ev });
-          else p.latest = ev;
+          const prev = this.v6.get(ev.prefix);
+          const next = coalesce(prev, ev);
+          if (next !== prev) this.v6.set(ev.prefix, next);
         }
         break;
       }
       case 'nexthop-state':
-        this.other.set(`nh:${JSON.stringify(ev.nexthop.addr)}%${ev.nexthop.ifname ?? ''}`, {
-          hadBefore: true,
-          latest: ev,
-        });
+        this.other.set(`nh:${JSON.stringify(ev.nexthop.addr)}%${ev.nexthop.ifname ?? ''}`, ev);
         break;
       case 'source-state':
-        this.other.set(`src:${ev.source}`, { hadBefore: true, latest: ev });
+        this.other.set(`src:${ev.source}`, ev);
         break;
     }
     if (this.readyCb !== undefined && !this.scheduled) this.schedule();
@@ -135,16 +146,16 @@ export class Subscriber {
   /** Take every pending change (at most `max` keys), coalesced to one event per key. */
   drain(max = Infinity): RibEvent[] {
     const out: RibEvent[] = [];
-    for (const [k, p] of this.other) {
+    for (const [k, ev] of this.other) {
       if (out.length >= max) return out;
       this.other.delete(k);
-      out.push(p.latest);
+      out.push(ev);
     }
-    const taken: [Prefix4 | Prefix6, Pending][] = [];
-    this.v4.take(max - out.length, taken as [Prefix4, Pending][]);
-    this.v6.take(max - out.length, taken as [Prefix6, Pending][]);
-    for (const [, p] of taken) {
-      const ev = resolvePending(p);
+    const taken: [Prefix4 | Prefix6, Slot][] = [];
+    this.v4.take(max - out.length, taken as [Prefix4, Slot][]);
+    this.v6.take(max - out.length, taken as [Prefix6, Slot][]);
+    for (const [, slot] of taken) {
+      const ev = slot instanceof Pending ? resolvePending(slot) : slot;
       if (ev !== undefined) out.push(ev);
     }
     return out;
@@ -157,7 +168,7 @@ export class Subscriber {
   }
 }
 
-function resolvePending(p: Pending): RibEvent | undefined {
+function resolvePending(p: Pending): RouteEvent | undefined {
   const ev = p.latest;
   switch (ev.type) {
     case 'route-removed':
@@ -167,9 +178,6 @@ function resolvePending(p: Pending): RibEvent | undefined {
       const type = p.hadBefore ? 'route-changed' : 'route-selected';
       return ev.type === type ? ev : { type, afi: ev.afi, prefix: ev.prefix, nexthops: ev.nexthops };
     }
-    case 'nexthop-state':
-    case 'source-state':
-      return ev;
   }
 }
 

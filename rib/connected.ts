@@ -141,9 +141,10 @@ export class LinuxConnectedRoutes implements ConnectedRoutes {
     return [full[0]!, full.slice(1)];
   }
 
-  /** Read the current state once and start watching. */
+  /** Read the current state once (failing if `ip` cannot be run) and start watching. */
   async start(): Promise<void> {
     await this.refresh();
+    if (this.lastError !== undefined) throw this.lastError;
     const [c, a] = this.cmd(['monitor', 'address', 'link']);
     this.monitor = spawn(c, a, { stdio: ['ignore', 'pipe', 'ignore'] });
     this.monitor.stdout?.on('data', () => void this.refresh());
@@ -152,7 +153,10 @@ export class LinuxConnectedRoutes implements ConnectedRoutes {
     this.timer.unref();
   }
 
-  /** Re-read addresses now (coalesces concurrent calls). */
+  /** The error of the last refresh, if it failed (the previous state is kept). */
+  lastError: Error | undefined;
+
+  /** Re-read addresses now (coalesces concurrent calls; never rejects). */
   refresh(): Promise<void> {
     if (this.refreshing !== undefined) {
       this.again = true;
@@ -161,12 +165,17 @@ export class LinuxConnectedRoutes implements ConnectedRoutes {
     this.refreshing = (async () => {
       do {
         this.again = false;
-        const [c, a] = this.cmd(['-j', 'addr', 'show']);
-        const { stdout } = await execFileP(c, a, { maxBuffer: 64 << 20 });
-        if (stdout !== this.lastText) {
-          this.lastText = stdout;
-          this.state = parseIpAddr(stdout);
-          for (const cb of this.cbs) cb();
+        try {
+          const [c, a] = this.cmd(['-j', 'addr', 'show']);
+          const { stdout } = await execFileP(c, a, { maxBuffer: 64 << 20 });
+          this.lastError = undefined;
+          if (stdout !== this.lastText) {
+            this.lastText = stdout;
+            this.state = parseIpAddr(stdout);
+            for (const cb of this.cbs) cb();
+          }
+        } catch (e) {
+          this.lastError = e instanceof Error ? e : new Error(String(e));
         }
       } while (this.again);
     })().finally(() => {

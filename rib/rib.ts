@@ -271,6 +271,15 @@ export class Entry {
     this.bits = d ? this.bits | DIRTY : this.bits & ~DIRTY;
   }
 
+  /** Already recorded among the entries changed in the current flush. */
+  get changed(): boolean {
+    return (this.bits & CHANGED) !== 0;
+  }
+
+  set changed(c: boolean) {
+    this.bits = c ? this.bits | CHANGED : this.bits & ~CHANGED;
+  }
+
   /** Scratch mark for a de-duplicating pass (`NhList.maybeCompact`). */
   get marked(): boolean {
     return (this.bits & MARK) !== 0;
@@ -283,6 +292,7 @@ export class Entry {
 
 const DIRTY = 0x10000;
 const MARK = 0x20000;
+const CHANGED = 0x40000;
 
 /** `ps` plus `p`, in an array of exactly that size. */
 function withPath(ps: readonly Path[], p: Path): Path[] {
@@ -371,8 +381,9 @@ export class Rib {
   private readonly record: ((msg: RibInput) => void) | undefined;
   private depth = 0;
   private dirty: Entry[] = [];
-  /** Entries whose hops changed during this flush, with the hops they had before it. */
-  private changed = new Map<Entry, readonly NextHop[]>();
+  /** Entries whose hops changed during this flush (marked CHANGED), and the hops they had before. */
+  private changedEntries: Entry[] = [];
+  private changedBefore: (readonly NextHop[])[] = [];
   private lastHopsIn: readonly NextHop[] | undefined;
   private lastHopsOut: NhList | undefined;
   private readonly shared = new Map<string, PathShared>();
@@ -821,7 +832,11 @@ export class Rib {
           const oldNsel = e.nsel;
           const oldHops = e.hops;
           this.reselect(e);
-          if (e.hops !== oldHops && !this.changed.has(e)) this.changed.set(e, oldHops);
+          if (e.hops !== oldHops && !e.changed) {
+            e.changed = true;
+            this.changedEntries.push(e);
+            this.changedBefore.push(oldHops);
+          }
           if (track && (e.hops !== oldHops || e.nsel !== oldNsel || e.paths[0] !== oldFirst))
             reachChanged.push(e);
         }
@@ -862,8 +877,12 @@ export class Rib {
     if (ps.length === 0) {
       e.nsel = 0;
       e.hops = EMPTY_HOPS;
-      if (typeof e.prefix === 'number') this.t4.delete(e.prefix);
-      else this.t6.delete(e.prefix);
+      // A stale entry (reached through an old next-hop user list) must not delete its successor.
+      if (typeof e.prefix === 'number') {
+        if (this.t4.get(e.prefix) === e) this.t4.delete(e.prefix);
+      } else if (this.t6.get(e.prefix) === e) {
+        this.t6.delete(e.prefix);
+      }
       return;
     }
     if (ps.length === 1) {
@@ -930,11 +949,17 @@ export class Rib {
   }
 
   private emit(): void {
-    const changed = this.changed;
-    if (changed.size === 0) return;
-    this.changed = new Map();
-    if (!this.bus.active) return;
-    for (const [e, before] of changed) {
+    const entries = this.changedEntries;
+    const befores = this.changedBefore;
+    if (entries.length === 0) return;
+    this.changedEntries = [];
+    this.changedBefore = [];
+    const active = this.bus.active;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      e.changed = false;
+      if (!active) continue;
+      const before = befores[i]!;
       const after = e.hops;
       if (sameHops(before, after)) continue;
       let ev: RibEvent;

@@ -2,7 +2,8 @@
 // `ip -j [-6] route show proto N` reads back the routes we own. Every route carries
 // `proto RT_PROTO_LODESTONE`; nothing without that tag is ever deleted or replaced by us.
 //
-//   apply(ops) ──lines──▶ ip -force -batch - (stdin)        one netlink request per line
+//   apply(ops) ──lines──▶ ip -force -batch - (stdin)        one netlink request per line;
+//                          recycled every RECYCLE_LINES lines
 //        ▲                   │ stderr: "<reason>\nCommand failed -:N"
 //        └── failures ◀──────┘ line N → op; a final deliberately unknown command ("sentinel")
 //                              fails too, and its line number marks the end of the batch
@@ -39,6 +40,8 @@ export interface LinuxFibOptions {
   readonly metric?: number;
   /** Routing table; `main` when absent. */
   readonly table?: number;
+  /** Start a fresh `ip -batch` child after this many lines (default RECYCLE_LINES). */
+  readonly recycleLines?: number;
 }
 
 // ===== Commands =====
@@ -127,54 +130,60 @@ interface PendingBatch {
 
 const FAILED_RE = /^Command failed -:(\d+)$/;
 const CHUNK = 4096;
+/**
+ * Lines after which a batch process is retired and a fresh one started: `ip -batch` grows by a
+ * few kilobytes per route command (measured: ~5 GB resident after 1.5M lines), so a long-lived
+ * child is recycled instead of being allowed to grow without bound.
+ */
+const RECYCLE_LINES = 50_000;
 
-/** Routes in the Linux kernel through iproute2. */
-export class LinuxFib implements FibBackend {
-  readonly name = 'linux';
-  private child: ChildProcessWithoutNullStreams | undefined;
-  private line = 0;
+/** One `ip -force -batch -` child with the batches written to it and not yet acknowledged. */
+class BatchProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  line = 0;
+  retired = false;
   private pending: PendingBatch[] = [];
   private errText = '';
   private partial = '';
-  private writing: Promise<void> = Promise.resolve();
-  private readonly proto: number;
+  private writing: Promise<void>;
+  /** Resolves when the process has exited and its output has been read. */
+  readonly closed: Promise<void>;
 
-  constructor(private readonly opts: LinuxFibOptions = {}) {
-    this.proto = opts.proto ?? RT_PROTO_LODESTONE;
-  }
-
-  private cmd(args: readonly string[]): [string, string[]] {
-    const full = [...(this.opts.commandPrefix ?? []), 'ip', ...args];
-    return [full[0]!, full.slice(1)];
-  }
-
-  private ensureChild(): ChildProcessWithoutNullStreams {
-    if (this.child !== undefined) return this.child;
-    const [c, a] = this.cmd(['-force', '-batch', '-']);
-    const child = spawn(c, a, { stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(
+    argv: [string, string[]],
+    private readonly render: (op: FibOp) => string,
+    /** Writing starts after this: the retired predecessor's exit, so batches stay in order. */
+    after: Promise<void>,
+  ) {
+    this.writing = after;
+    const child = spawn(argv[0], argv[1], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
-    this.line = 0;
-    this.partial = '';
-    this.errText = '';
     child.stdout.resume();
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => this.onStderr(d));
-    const dead = (why: string): void => {
-      if (this.child !== child) return;
-      this.child = undefined;
-      const p = this.pending;
-      this.pending = [];
-      for (const b of p) b.reject(new Error(`ip -batch exited: ${why}`));
-    };
-    child.on('exit', (code, sig) => dead(`code ${code} signal ${sig}`));
-    child.on('error', (e) => dead(e.message));
     child.stdin.on('error', () => undefined);
-    return child;
+    // 'close' comes after stderr has been read to its end, so every acknowledgement is in.
+    this.closed = new Promise((resolve) => {
+      child.on('close', (code, sig) => {
+        this.fail(`ip -batch exited: code ${code} signal ${sig}`);
+        resolve();
+      });
+      child.on('error', (e) => {
+        this.fail(`ip -batch failed: ${e.message}`);
+        resolve();
+      });
+    });
+  }
+
+  private fail(why: string): void {
+    this.retired = true;
+    const p = this.pending;
+    this.pending = [];
+    for (const b of p) b.reject(new Error(why));
   }
 
   private onStderr(d: string): void {
-    const text = this.partial + d;
-    const parts = text.split('\n');
+    const parts = (this.partial + d).split('\n');
     this.partial = parts.pop() ?? '';
     for (const l of parts) {
       const m = FAILED_RE.exec(l);
@@ -190,35 +199,79 @@ export class LinuxFib implements FibBackend {
       if (n === b.sentinel) {
         this.pending.shift();
         b.resolve(b.failures);
+        if (this.retired && this.pending.length === 0) this.child.stdin.end();
       } else if (n >= b.first && n < b.sentinel) {
         b.failures.push({ op: b.ops[n - b.first]!, error: why || 'refused' });
       }
     }
   }
 
+  /** Queue a batch; line numbers are assigned now, so writes are chained in call order. */
   apply(ops: readonly FibOp[]): Promise<FibFailure[]> {
-    const child = this.ensureChild();
     const first = this.line + 1;
     this.line += ops.length + 1;
     const done = new Promise<FibFailure[]>((resolve, reject) => {
       this.pending.push({ first, sentinel: this.line, ops, failures: [], resolve, reject });
     });
-    // Line numbers are assigned here, so writes must reach stdin in call order: chain them.
-    this.writing = this.writing.then(() => this.write(child, ops)).catch(() => undefined);
+    this.writing = this.writing.then(() => this.write(ops)).catch(() => undefined);
     return done;
   }
 
-  private async write(child: ChildProcessWithoutNullStreams, ops: readonly FibOp[]): Promise<void> {
-    const { proto } = this;
-    const { metric, table } = this.opts;
+  private async write(ops: readonly FibOp[]): Promise<void> {
+    const stdin = this.child.stdin;
     for (let i = 0; i < ops.length; i += CHUNK) {
       let s = '';
       const end = Math.min(ops.length, i + CHUNK);
-      for (let j = i; j < end; j++) s += opLine(ops[j]!, proto, metric, table) + '\n';
-      if (!child.stdin.write(s)) await new Promise<void>((r) => child.stdin.once('drain', r));
+      for (let j = i; j < end; j++) s += this.render(ops[j]!) + '\n';
+      if (!stdin.write(s)) await new Promise<void>((r) => stdin.once('drain', r));
     }
     // An unknown object name: `ip` reports it on stderr as a failure of this line number.
-    child.stdin.write('lodestone-end-of-batch\n');
+    stdin.write('lodestone-end-of-batch\n');
+  }
+
+  /** Take no more batches; exit once the queued ones are acknowledged. */
+  retire(): void {
+    this.retired = true;
+    if (this.pending.length === 0) this.child.stdin.end();
+  }
+
+  /** Retire and wait for the process to exit. */
+  async close(): Promise<void> {
+    this.retire();
+    await this.closed;
+  }
+}
+
+/** Routes in the Linux kernel through iproute2. */
+export class LinuxFib implements FibBackend {
+  readonly name = 'linux';
+  private proc: BatchProcess | undefined;
+  private readonly proto: number;
+
+  constructor(private readonly opts: LinuxFibOptions = {}) {
+    this.proto = opts.proto ?? RT_PROTO_LODESTONE;
+  }
+
+  private cmd(args: readonly string[]): [string, string[]] {
+    const full = [...(this.opts.commandPrefix ?? []), 'ip', ...args];
+    return [full[0]!, full.slice(1)];
+  }
+
+  apply(ops: readonly FibOp[]): Promise<FibFailure[]> {
+    let p = this.proc;
+    if (p !== undefined && !p.retired && p.line >= (this.opts.recycleLines ?? RECYCLE_LINES)) p.retire();
+    if (p === undefined || p.retired) {
+      const { metric, table } = this.opts;
+      const proto = this.proto;
+      const after = p?.closed ?? Promise.resolve();
+      p = new BatchProcess(
+        this.cmd(['-force', '-batch', '-']),
+        (op) => opLine(op, proto, metric, table),
+        after,
+      );
+      this.proc = p;
+    }
+    return p.apply(ops);
   }
 
   async list(): Promise<FibRoute[]> {
@@ -233,11 +286,8 @@ export class LinuxFib implements FibBackend {
   }
 
   async close(): Promise<void> {
-    const child = this.child;
-    if (child === undefined) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.stdin.end();
-    });
+    const p = this.proc;
+    this.proc = undefined;
+    await p?.close();
   }
 }

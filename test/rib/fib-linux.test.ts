@@ -234,6 +234,15 @@ describe.skipIf(skip !== null)('lower half on a Linux kernel', () => {
           rib.addSource({ id: 'static', kind: 'static' });
           rib.addSource({ id: 'bgp:a', kind: 'bgp', ebgp: true, peerAddr: addr('10.77.0.2'), routerId: 1 });
           rib.addSource({ id: 'bgp:b', kind: 'bgp', ebgp: true, peerAddr: addr('10.77.0.3'), routerId: 2 });
+          // Every run starts with a link-local IPv6 route and a weighted IPv4 multipath route.
+          rib.addPath(pfx('2001:db8:9::/64'), { source: 'static', nexthops: [HOPS6[1]!] });
+          rib.addPath(pfx('100.100.0.0/16'), {
+            source: 'static',
+            nexthops: [
+              { ...HOPS4[0]!, weight: 3 },
+              { ...HOPS4[1]!, weight: 1 },
+            ],
+          });
           // The previous run's routes are stale for this RIB: the start-up reconcile removes them.
           const sync = new FibSync(rib, fib, { scanMs: 0 });
           await sync.start();
@@ -316,8 +325,9 @@ describe.skipIf(skip !== null)('lower half on a Linux kernel', () => {
     expect(await foreignRoutes()).toEqual(foreign);
   });
 
-  it('keeps failures attributed to the right operation when batches are applied concurrently', async () => {
-    const fib = new LinuxFib({ commandPrefix: prefix });
+  it('keeps failures attributed and batches in order when applied concurrently across recycled processes', async () => {
+    // A small recycle threshold makes the batches below span several `ip -batch` processes.
+    const fib = new LinuxFib({ commandPrefix: prefix, recycleLines: 2_000 });
     const batch = (base: number, n: number, bad: number): FibOp[] =>
       Array.from({ length: n }, (_, i) => ({
         op: 'replace' as const,
@@ -336,7 +346,19 @@ describe.skipIf(skip !== null)('lower half on a Linux kernel', () => {
     expect(f2.map((f) => f.op)).toEqual([b2[17]]);
     expect(f1[0]!.error).toMatch(/gateway|unreachable/i);
     expect((await fib.list()).length).toBe(17998);
+    // Order across processes: replace then delete half, in concurrent batches of 1000.
+    const moved = b1.map((o) => ({
+      ...o,
+      existing: true,
+      route: { ...o.route, nexthops: [{ addr: addr('10.77.0.3') }] },
+    }));
     const del = (ops: FibOp[]): FibOp[] => ops.map((o) => ({ op: 'delete', route: o.route }));
+    const chunks: FibOp[][] = [];
+    for (let i = 0; i < 9000; i += 1000) chunks.push(moved.slice(i, i + 1000));
+    for (let i = 0; i < 4500; i += 1000) chunks.push(del(b1).slice(i, Math.min(i + 1000, 4500)));
+    await Promise.all(chunks.map((c) => fib.apply(c)));
+    const left = await fib.list();
+    expect(left.filter((r) => r.nexthops[0]?.addr === addr('10.77.0.3')).length).toBe(4500);
     await Promise.all([fib.apply(del(b1)), fib.apply(del(b2))]);
     expect(await fib.list()).toEqual([]);
     await fib.close();
