@@ -319,7 +319,7 @@ export class Speaker implements PeerHandler {
     this.setOriginated(this.opts.originate ?? []);
     if (this.opts.listen !== undefined) {
       this.listener = await this.opts.transport.listen(this.opts.listen, (c) => {
-        const nb = this.neighbors.get(canonical(c.remoteAddress));
+        const nb = this.neighborFor(c.remoteAddress);
         if (nb === undefined) {
           this.log.warn({ remote: c.remoteAddress }, 'connection from an unknown peer dropped');
           c.destroy();
@@ -365,7 +365,8 @@ export class Speaker implements PeerHandler {
     nb.peer = new Peer(
       s.address,
       {
-        address: s.address.split('%')[0] ?? s.address,
+        // A link-local address keeps its zone: the socket needs it to pick the interface.
+        address: s.address,
         port: s.port,
         ...(s.localAddress !== undefined ? { localAddress: s.localAddress } : {}),
       },
@@ -449,6 +450,15 @@ export class Speaker implements PeerHandler {
     const nb = this.neighbors.get(canonical(address));
     if (nb === undefined) throw new Error(`no neighbour ${address}`);
     return nb;
+  }
+
+  /** The neighbour a connection comes from; link-local peers match without their zone too. */
+  private neighborFor(remote: string): Neighbor | undefined {
+    const exact = this.neighbors.get(canonical(remote));
+    if (exact !== undefined || remote.includes('%')) return exact;
+    const host = canonical(remote);
+    for (const [k, nb] of this.neighbors) if (k.split('%')[0] === host) return nb;
+    return undefined;
   }
 
   /** The Peer of a neighbour (tests, admin). */
