@@ -133,6 +133,8 @@ export interface SpeakerCounters {
   endOfRibReceived: number;
   endOfRibSent: number;
   staleRemoved: number;
+  /** Times outbound work stopped for a full socket buffer and waited for it to drain. */
+  backpressureWaits: number;
 }
 
 /** One neighbour as the admin API shows it. */
@@ -196,6 +198,7 @@ class Neighbor {
     endOfRibReceived: 0,
     endOfRibSent: 0,
     staleRemoved: 0,
+    backpressureWaits: 0,
   };
   maxPrefixOver = new Set<number>();
   maxPrefixTimer: TimerHandle | undefined;
@@ -340,6 +343,8 @@ export class Speaker implements PeerHandler {
   /** Stop every session with Cease/Administrative Shutdown and close the listener. */
   stop(): void {
     this.stopped = true;
+    // Our originated prefixes leave the shared RIB with us (other speakers may go on).
+    this.setOriginated([]);
     this.listener?.close();
     for (const nb of this.neighbors.values()) {
       nb.peer.stop(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN);
@@ -1028,6 +1033,7 @@ export class Speaker implements PeerHandler {
     }
     if (!ok && nb.peer.pendingBytes > 0) {
       nb.blocked = true;
+      nb.counters.backpressureWaits++;
       return;
     }
     if (nb.pendingCount > 0 || nb.markers.length > 0) this.scheduleFlush(nb);

@@ -718,3 +718,73 @@ describe('full-table dump', () => {
     console.log(`dump: ${N} prefixes, ${sent} UPDATEs B→C, ${fakeSeconds} fake s`);
   }, 60_000);
 });
+
+describe('backpressure', () => {
+  it('stops writing when the socket buffer is full and resumes on drain', async () => {
+    const net = new MemoryNetwork(4096);
+    const clock = new FakeClock();
+    const N = 5000;
+    const table = Array.from({ length: N }, (_, i) => prefix4(a4('100.0.0.0') + i * 256, 24));
+    const A = await router(net, clock, 65001, ['10.0.12.1'], [nbr('10.0.12.2', 65002, '10.0.12.1')], table);
+    const B = await router(net, clock, 65002, ['10.0.12.2'], [nbr('10.0.12.1', 65001, '10.0.12.2')]);
+    await until(() => B.rib.stats().selected === N, clock, 100);
+    expect(statusOf(A, '10.0.12.2').counters.backpressureWaits).toBeGreaterThan(0);
+    expect(statusOf(A, '10.0.12.2').families['ipv4-unicast']?.advertised).toBe(N);
+  });
+});
+
+describe('several speakers on one RIB', () => {
+  it('each AS exports only its own neighbours and originations', async () => {
+    const net = new MemoryNetwork();
+    const clock = new FakeClock();
+    const conn = new MemoryConnectedRoutes();
+    conn.set(
+      [
+        { afi: 4, prefix: prefix4(a4('10.0.1.0'), 24), ifname: 'eth0' },
+        { afi: 4, prefix: prefix4(a4('10.0.2.0'), 24), ifname: 'eth1' },
+      ],
+      ['lo', 'eth0', 'eth1'],
+    );
+    const rib = new Rib({ connected: conn });
+    const changes = new RouteChanges(rib);
+    const mk = (asn: number, addr: string, n: NeighborSettings, orig: Prefix[]) => {
+      const s = new Speaker({
+        asn,
+        routerId: a4(addr),
+        listen: { host: addr, port: 179 },
+        transport: multiTransport(net, [addr]),
+        clock,
+        changes,
+        neighbors: [n],
+        originate: orig,
+      });
+      running.push(s);
+      return s;
+    };
+    const x1 = mk(65010, '10.0.1.1', nbr('10.0.1.2', 65001, '10.0.1.1'), [p4('192.0.2.0/24')]);
+    const x2 = mk(65020, '10.0.2.1', nbr('10.0.2.2', 65002, '10.0.2.1'), [p4('192.0.3.0/24')]);
+    await x1.start();
+    await x2.start();
+    const fromP1 = p4('198.51.100.0/24');
+    const P1 = await router(net, clock, 65001, ['10.0.1.2'], [nbr('10.0.1.1', 65010, '10.0.1.2')], [fromP1]);
+    const P2 = await router(net, clock, 65002, ['10.0.2.2'], [nbr('10.0.2.1', 65020, '10.0.2.2')]);
+    await until(
+      () => rib.selected(fromP1) !== undefined && P2.rib.selected(p4('192.0.3.0/24')) !== undefined,
+      clock,
+      100,
+    );
+    await until(() => P1.rib.selected(p4('192.0.2.0/24')) !== undefined, clock);
+    await settle();
+    // The shared RIB holds P1's route, but AS 65020 does not pass AS 65010's routes on.
+    expect(P2.rib.selected(fromP1)).toBeUndefined();
+    expect(P2.rib.selected(p4('192.0.2.0/24'))).toBeUndefined();
+    expect(P1.rib.selected(p4('192.0.3.0/24'))).toBeUndefined();
+    expect(bestAttrs(P2, p4('192.0.3.0/24'))?.asPath).toEqual([
+      { type: AsPathSegmentType.AS_SEQUENCE, asns: [65020] },
+    ]);
+    // Stopping one speaker takes its originations out of the shared RIB only.
+    x2.stop();
+    expect(rib.selected(p4('192.0.3.0/24'))).toBeUndefined();
+    expect(rib.selected(p4('192.0.2.0/24'))).toBeDefined();
+  });
+});
