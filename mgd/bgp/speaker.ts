@@ -645,6 +645,14 @@ export class Speaker implements PeerHandler {
       }
     });
     this.checkMaxPrefix(nb, touched);
+    if (this.log.isLevelEnabled('debug')) {
+      let announced = 0;
+      for (const a of u.announced) announced += a.nlri.length;
+      this.log.debug(
+        { peer: nb.settings.address, announced, withdrawn: u.withdrawn.length },
+        'UPDATE received',
+      );
+    }
   }
 
   routeRefresh(peer: Peer, msg: RouteRefreshMessage): void {
