@@ -478,12 +478,13 @@ export class Rib {
    * re-interning, so callers must not mutate them after the call.
    */
   addPath(prefix: Prefix, input: PathInput): void {
-    this.record?.({ type: 'path-add', prefix, path: input });
     const src = this.sources.get(input.source);
     if (src === undefined) throw new RibError('RIB_ERR_UNKNOWN_SOURCE', `unknown source '${input.source}'`);
     if (input.nexthops.length === 0)
       throw new RibError('RIB_ERR_NO_NEXTHOP', 'a path needs at least one next hop');
     const nh = this.nhListFor(input.nexthops);
+    // Recorded once validated, so a recording replays without errors.
+    this.record?.({ type: 'path-add', prefix, path: input });
     const e = this.entryFor(prefix);
     const pathId = input.pathId ?? 0;
     const attrs = this.interner.intern(input.attrs ?? NO_ATTRS);
@@ -546,9 +547,9 @@ export class Rib {
 
   /** Enable or shut down a source: a shut-down source's paths stay but are not selected. */
   setSourceState(source: string, up: boolean): void {
-    this.record?.({ type: 'source-state', source, up });
     const s = this.sources.get(source);
     if (s === undefined) throw new RibError('RIB_ERR_UNKNOWN_SOURCE', `unknown source '${source}'`);
+    this.record?.({ type: 'source-state', source, up });
     if (s.up === up) return;
     s.up = up;
     this.batch(() =>

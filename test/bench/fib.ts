@@ -5,6 +5,7 @@
 //
 //   npm run bench:fib                 (SIZES=100000,1000000 by default)
 
+import { cpus, loadavg } from 'node:os';
 import { FibSync, LinuxFib, MemoryConnectedRoutes, Rib, type FibOp } from '../../rib/index.js';
 import { Topology, requireRoot } from '../topo/index.js';
 import { prefix4Unchecked, type Prefix4 } from '../../wire/ip/index.js';
@@ -40,6 +41,11 @@ async function main(): Promise<void> {
     console.log(`bench:fib skipped: ${skip}`);
     return;
   }
+  console.log(
+    `load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${cpus().length} CPUs`,
+  );
   const topo = new Topology('benchfib');
   const a = topo.node('a');
   const b = topo.node('b');

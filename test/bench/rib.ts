@@ -6,13 +6,14 @@
 //
 //   npm run bench:rib                 (PATHS=1000000 by default; set PATHS=2000000 for 1M prefixes x 2)
 
+import { cpus, loadavg } from 'node:os';
 import { MemoryConnectedRoutes, Rib, type PathInput } from '../../rib/index.js';
 import type { PathAttributes } from '../../wire/bgp/types.js';
 import { prefix4Unchecked, type Prefix4 } from '../../wire/ip/index.js';
 
 const PATHS = Number(process.env['PATHS'] ?? 1_000_000);
 const ATTR_SETS = Number(process.env['ATTR_SETS'] ?? 70_000);
-const RUNS = 3;
+const RUNS = Number(process.env['RUNS'] ?? 3);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc');
@@ -65,6 +66,11 @@ const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
 
 function main(): void {
+  console.log(
+    `load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${cpus().length} CPUs`,
+  );
   const nPrefixes = Math.floor(PATHS / 2);
   const prefixes: Prefix4[] = [];
   const r = rng(42);

@@ -16,6 +16,7 @@ import {
   type Path,
 } from '../../rib/index.js';
 import type { PathAttributes } from '../../wire/bgp/types.js';
+import { parseAddr6 } from '../../wire/ip/index.js';
 import { PREFIXES, a4, arbAdd, arbAttrs, dumpSelected, makeRib, p4 } from './gen.js';
 
 function shuffleBy<T>(xs: readonly T[], keys: readonly number[]): T[] {
@@ -257,5 +258,48 @@ describe('eligibility', () => {
     rib.setNextHopState({ addr: a4('10.0.0.2') }, false);
     const evs = sub.drain().filter((e) => e.type === 'route-removed');
     expect(evs.length).toBe(100);
+  });
+});
+
+describe('sources', () => {
+  const P = p4('198.51.100.0/24');
+  const base: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001] }] };
+
+  it('re-registering a source with new properties re-runs selection for its paths', () => {
+    const { rib } = makeRib();
+    rib.addPath(P, { source: 'bgp:c', attrs: base, nexthops: [{ addr: a4('10.0.0.3') }] });
+    rib.addPath(P, { source: 'bgp:d', attrs: base, nexthops: [{ addr: a4('10.0.0.1') }] });
+    // Both iBGP: bgp:d wins on router id (1.1.1.1 < 3.3.3.3).
+    expect(rib.selected(P)!.paths[0]!.source.id).toBe('bgp:d');
+    rib.addSource({
+      id: 'bgp:c',
+      kind: 'bgp',
+      ebgp: true,
+      peerAddr: a4('10.0.0.3'),
+      routerId: a4('3.3.3.3'),
+    });
+    expect(rib.selected(P)!.paths[0]!.source.id).toBe('bgp:c');
+    expect(rib.selected(P)!.paths[0]!.source.ebgp).toBe(true);
+  });
+
+  it('changing the fan-out reselects every prefix', () => {
+    const { rib } = makeRib();
+    rib.addPath(P, { source: 'bgp:a', attrs: base, nexthops: [{ addr: a4('10.0.0.1') }] });
+    rib.addPath(P, { source: 'bgp:b', attrs: base, nexthops: [{ addr: a4('10.0.0.2') }] });
+    expect(rib.selected(P)!.nexthops).toHaveLength(1);
+    rib.setDecision({ maxPaths: 2 });
+    expect(rib.selected(P)!.nexthops).toHaveLength(2);
+    expect(rib.removeSource('bgp:a')).toBe(1);
+    expect(rib.selected(P)!.nexthops).toEqual([{ addr: a4('10.0.0.2') }]);
+  });
+
+  it('rejects unknown sources, empty next-hop lists and link-local next hops without an interface', () => {
+    const { rib } = makeRib();
+    expect(() => rib.addPath(P, { source: 'nope', nexthops: [{ addr: 1 }] })).toThrow(/unknown source/);
+    expect(() => rib.addPath(P, { source: 'static', nexthops: [] })).toThrow(/at least one/);
+    const ll = parseAddr6('fe80::1');
+    if (!ll.ok) throw new Error(ll.error);
+    expect(() => rib.addPath(P, { source: 'static', nexthops: [{ addr: ll.value }] })).toThrow(/interface/);
+    expect(rib.stats().prefixes4).toBe(0);
   });
 });
