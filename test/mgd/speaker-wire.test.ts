@@ -402,6 +402,67 @@ describe('IPv6 next hops (RFC 2545)', () => {
   });
 });
 
+describe('graceful restart after a NOTIFICATION (RFC 8538)', () => {
+  const grCap = (notification: boolean): Capability => ({
+    kind: 'graceful-restart',
+    restarting: false,
+    notification,
+    restartTime: 60,
+    families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+  });
+
+  async function session(nBit: boolean) {
+    const net = new MemoryNetwork();
+    const clock = new FakeClock();
+    const B = await dut(net, clock, 65002, '10.0.12.2', {
+      address: '10.0.12.1',
+      remoteAsn: 65001,
+      gracefulRestart: true,
+    });
+    const peer = await Scripted.connect(net, '10.0.12.1', '10.0.12.2', NEW_CTX);
+    await peer.establish(65001, [MP4, { kind: 'four-octet-as', asn: 65001 }, grCap(nBit)], clock);
+    const p = P('198.51.100.0/24');
+    announce(peer, { origin: Origin.IGP, asPath: seq(65001), nextHop: A4('10.0.12.1') }, [p]);
+    await until(() => B.rib.selected(p) !== undefined, clock);
+    return { B, peer, clock, p };
+  }
+
+  it('keeps the routes as stale when the peer set the N bit, but not for a Hard Reset', async () => {
+    const kept = await session(true);
+    kept.peer.send({
+      type: 3,
+      code: ErrorCode.CEASE,
+      subcode: CeaseSubcode.ADMINISTRATIVE_RESET,
+      data: new Uint8Array(0),
+    });
+    await until(() => kept.B.speaker.peerOf('10.0.12.1').state !== 'Established', kept.clock);
+    expect(kept.B.rib.selected(kept.p)).toBeDefined();
+    expect(kept.B.speaker.status()[0]!.families['ipv4-unicast']!.stale).toBe(1);
+
+    const hard = await session(true);
+    hard.peer.send({
+      type: 3,
+      code: ErrorCode.CEASE,
+      subcode: CeaseSubcode.HARD_RESET,
+      data: new Uint8Array(0),
+    });
+    await until(() => hard.B.speaker.peerOf('10.0.12.1').state !== 'Established', hard.clock);
+    expect(hard.B.rib.selected(hard.p)).toBeUndefined();
+  });
+
+  it('without the N bit a NOTIFICATION removes the routes at once', async () => {
+    const s = await session(false);
+    s.peer.send({
+      type: 3,
+      code: ErrorCode.CEASE,
+      subcode: CeaseSubcode.ADMINISTRATIVE_RESET,
+      data: new Uint8Array(0),
+    });
+    await until(() => s.B.speaker.peerOf('10.0.12.1').state !== 'Established', s.clock);
+    expect(s.B.rib.selected(s.p)).toBeUndefined();
+  });
+});
+
 describe('listener', () => {
   it('drops connections from addresses that are not configured neighbours', async () => {
     const net = new MemoryNetwork();
