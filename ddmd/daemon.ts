@@ -444,6 +444,25 @@ export class DdmDaemon {
       const addr = this.peerAddr(ifname);
       if (addr === undefined) continue;
       this.counters.updatesSent++;
+      if (this.log.isLevelEnabled('debug')) {
+        const text = (
+          pvs:
+            | readonly {
+                destination: { addr: string; len: number };
+                path: readonly string[];
+                delay?: number;
+              }[]
+            | undefined,
+        ) =>
+          (pvs ?? []).map(
+            (pv) =>
+              `${pv.destination.addr}/${pv.destination.len} [${pv.path.join(' ')}] ${pv.delay ?? '-'}us`,
+          );
+        this.log.debug(
+          { ifname, announce: text(update.underlay?.announce), withdraw: text(update.underlay?.withdraw) },
+          'push',
+        );
+      }
       this.o.exchange.push(ifname, addr, update, this.o.exchangeTimeoutMs ?? 2000).catch((e: unknown) => {
         this.counters.updateSendFailures++;
         this.log.warn({ ifname, error: (e as Error).message }, 'push failed; will resend the full table');

@@ -20,6 +20,12 @@ import { realClock } from '../lib/clock.js';
 import { serveMetrics, type MetricsServer } from '../lib/metrics.js';
 import { stableJson } from '../lib/openapi.js';
 import { RT_PROTO_LODESTONE, type FibBackend } from '../rib/fib/backend.js';
+
+/**
+ * ddmd tags its kernel routes with its own protocol number, one below mgd's, so the two daemons on
+ * one host never reconcile away each other's routes.
+ */
+export const RT_PROTO_DDMD = RT_PROTO_LODESTONE - 1;
 import { LinuxFib } from '../rib/fib/linux.js';
 import { MemoryFib } from '../rib/fib/memory.js';
 import { err, ok, type Result } from '../wire/result.js';
@@ -98,7 +104,11 @@ function program(): Command {
     .option('--admin <addr:port>', 'admin API address', '127.0.0.1:8000')
     .option('--metrics <addr:port>', 'Prometheus metrics address', '127.0.0.1:8001')
     .addOption(new Option('--fib <backend>', 'where routes go').choices(['linux', 'memory']).default('linux'))
-    .option('--fib-proto <n>', 'route protocol number routes are tagged with', intArg(1, 255))
+    .option(
+      '--fib-proto <n>',
+      `route protocol number routes are tagged with (default ${RT_PROTO_DDMD})`,
+      intArg(1, 255),
+    )
     .option('--state-file <path>', 'file keeping originated prefixes and tunnel endpoints across restarts')
     .option('--token <token>', 'bearer token for the admin API (required off loopback; or $DDMD_TOKEN)')
     .option('--flush-on-exit', 'remove our routes from the kernel when stopping', false)
@@ -194,7 +204,7 @@ export function parseDdmdArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
       admin: admin.value,
       metrics: metrics.value,
       fib: o.fib,
-      fibProto: o.fibProto ?? RT_PROTO_LODESTONE,
+      fibProto: o.fibProto ?? RT_PROTO_DDMD,
       ...(o.stateFile !== undefined ? { stateFile: o.stateFile } : {}),
       ...(token !== undefined && token !== '' ? { token } : {}),
       flushOnExit: o.flushOnExit,

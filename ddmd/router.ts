@@ -46,8 +46,8 @@ export interface DdmRouterParams {
 }
 
 export const DEFAULT_ROUTER_PARAMS: DdmRouterParams = {
-  delayThresholdUs: 200,
-  delayThresholdRatio: 0.2,
+  delayThresholdUs: 1000,
+  delayThresholdRatio: 0.25,
   minReadvertiseMs: 500,
   weights: DEFAULT_WEIGHT_PARAMS,
 };
@@ -325,10 +325,53 @@ export class DdmRouter {
     );
   }
 
+  /**
+   * The path a router uses: among the candidates within the weights' tolerance of the lowest total
+   * delay (differences that small are measurement noise), the fewest hops, then the lowest delay,
+   * then the peer id. So a detour through another switch is taken only when it is clearly faster.
+   */
+  private best(cands: readonly Candidate[]): Candidate | undefined {
+    let min = Number.MAX_SAFE_INTEGER;
+    for (const c of cands) if (c.totalUs !== undefined && c.totalUs < min) min = c.totalUs;
+    const w = this.params.weights;
+    const within =
+      min === Number.MAX_SAFE_INTEGER
+        ? Number.MAX_SAFE_INTEGER
+        : min + Math.max(w.toleranceUs, w.toleranceRatio * min);
+    let best: Candidate | undefined;
+    for (const c of cands) {
+      const t = c.totalUs ?? Number.MAX_SAFE_INTEGER;
+      if (t > within && min !== Number.MAX_SAFE_INTEGER) continue;
+      if (best === undefined) {
+        best = c;
+        continue;
+      }
+      const bt = best.totalUs ?? Number.MAX_SAFE_INTEGER;
+      if (c.pv.path.length < best.pv.path.length || (c.pv.path.length === best.pv.path.length && t < bt))
+        best = c;
+    }
+    return best;
+  }
+
+  /**
+   * Which candidates may carry traffic. A server (sled) is never transited — nobody routes through
+   * it — so every loop-free path is usable. A transit router uses its best path, plus only
+   * neighbours whose advertised path is shorter (in hops) than the best one. Since a transit
+   * router advertises exactly the path it uses (see `advertisement`), every forwarding step then
+   * strictly shortens the used path, so no forwarding loop can form — while the path-vector loop
+   * check alone only keeps each router's own best path loop-free, not its extra next hops.
+   */
+  private feasible(cands: Candidate[]): Candidate[] {
+    if (this.role !== 'transit' || cands.length < 2) return cands;
+    const best = this.best(cands);
+    if (best === undefined) return cands;
+    return cands.filter((c) => c === best || c.pv.path.length < best.pv.path.length);
+  }
+
   /** The route to install for one destination key, or undefined (none, or originated here). */
   private route(k: string): DdmRoute | undefined {
     if (this.originated.has(k)) return undefined;
-    const cands = this.candidates(k);
+    const cands = this.feasible(this.candidates(k));
     const first = cands[0];
     if (first === undefined) return undefined;
     const dest = destinationToPrefix6(first.pv.destination);
@@ -400,16 +443,11 @@ export class DdmRouter {
       };
     }
     if (this.role !== 'transit') return undefined;
-    // Transit: the lowest-delay path not learned from the peer we are telling (split horizon).
-    let best: Candidate | undefined;
-    for (const c of this.candidates(k)) {
-      if (c.peer === to) continue;
-      if (c.pv.path.includes(to.info.hostname)) continue;
-      const t = c.totalUs ?? Number.MAX_SAFE_INTEGER;
-      const bt = best?.totalUs ?? Number.MAX_SAFE_INTEGER;
-      if (best === undefined || t < bt || (t === bt && c.pv.path.length < best.pv.path.length)) best = c;
-    }
-    if (best === undefined) return undefined;
+    // Transit: exactly the path we use, appending our name; nothing to the peer it came through
+    // (split horizon with poisoned reverse: advertising another path there could make that peer
+    // route through us while we route through it).
+    const best = this.best(this.candidates(k));
+    if (best === undefined || best.peer === to || best.pv.path.includes(to.info.hostname)) return undefined;
     const delayUs = Math.min(0xffffffff, Math.round(best.totalUs ?? best.pv.delay ?? 0));
     return {
       pv: {

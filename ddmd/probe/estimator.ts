@@ -16,6 +16,8 @@ export interface EstimatorParams {
   readonly beta: number;
   /** Samples kept for the windowed minimum. */
   readonly minWindow: number;
+  /** Recent samples whose minimum gives the delay estimate (`delayUs`). */
+  readonly delayWindow: number;
   /** Probes kept for the loss ratio. */
   readonly lossWindow: number;
   /** Consecutive lost probes that declare the link dead. */
@@ -30,6 +32,7 @@ export const DEFAULT_ESTIMATOR_PARAMS: EstimatorParams = {
   alpha: 1 / 8,
   beta: 1 / 4,
   minWindow: 100,
+  delayWindow: 10,
   lossWindow: 50,
   deadAfter: 5,
   aliveAfter: 2,
@@ -162,9 +165,20 @@ export class LinkEstimator {
     return this.isAlive;
   }
 
-  /** Smoothed one-way delay estimate in µs (half the smoothed RTT), the unit paths accumulate. */
+  /**
+   * The one-way delay estimate in µs that paths accumulate: half the minimum RTT over the last
+   * `delayWindow` samples. Queueing delay on a loaded link raises every sample, so the windowed
+   * minimum follows it within one window; a daemon's own scheduling noise (a busy event loop
+   * delays single replies) only adds sporadic spikes, which the minimum ignores. The smoothed RTT
+   * would follow those spikes and churn advertisements.
+   */
   get delayUs(): number | undefined {
-    return this.srtt === undefined ? undefined : Math.round(this.srtt / 2);
+    const n = this.samples.length;
+    if (n === 0) return undefined;
+    let min = Infinity;
+    for (let i = Math.max(0, n - this.params.delayWindow); i < n; i++)
+      min = Math.min(min, this.samples[i] as number);
+    return Math.round(min / 2);
   }
 
   stats(): LinkStats {

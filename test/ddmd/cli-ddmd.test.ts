@@ -69,7 +69,7 @@ describe('ddmd flags', () => {
       admin: { host: '127.0.0.1', port: 8000 },
       metrics: { host: '127.0.0.1', port: 8001 },
       fib: 'linux',
-      fibProto: 199,
+      fibProto: 198,
       flushOnExit: false,
       session: {},
       logLevel: 'info',

@@ -151,7 +151,7 @@ describe.skipIf(skip !== null)(
         ...extra,
       ]);
     const swRoutes = async () =>
-      JSON.parse(await sw.run(['ip', '-6', '-j', 'route', 'show', 'proto', '199'])) as {
+      JSON.parse(await sw.run(['ip', '-6', '-j', 'route', 'show', 'proto', '198'])) as {
         dst: string;
         gateway?: string;
         dev?: string;

@@ -83,6 +83,31 @@ class Rack {
   }
 }
 
+/** Fail when, for some destination, following installed next hops can return to a router. */
+function expectNoForwardingLoop(k: Rack): void {
+  const dests = new Set<string>();
+  for (const r of k.routers.values()) for (const route of r.routes()) dests.add(formatPrefix6(route.prefix));
+  for (const d of dests) {
+    const edges = new Map<string, string[]>();
+    for (const [name, r] of k.routers) {
+      const route = r.routes().find((x) => formatPrefix6(x.prefix) === d);
+      edges.set(
+        name,
+        (route?.nextHops ?? []).map((n) => n.peer),
+      );
+    }
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (n: string, trail: string[]): void => {
+      if (state.get(n) === 'done') return;
+      if (state.get(n) === 'open') throw new Error(`forwarding loop for ${d}: ${[...trail, n].join(' -> ')}`);
+      state.set(n, 'open');
+      for (const m of edges.get(n) ?? []) visit(m, [...trail, n]);
+      state.set(n, 'done');
+    };
+    for (const n of edges.keys()) visit(n, []);
+  }
+}
+
 function rack(sleds: number, opts: { crossLink?: boolean } = {}): Rack {
   const k = new Rack();
   k.add('sw0', 'transit');
@@ -164,6 +189,7 @@ describe('DDM router in a rack', () => {
     const w = k.nextHops('sled0', 'fd00:2::/64');
     expect(Object.keys(w).sort()).toEqual(['sw0', 'sw1']);
     expect(k.converge()).toBe(0);
+    expectNoForwardingLoop(k);
   });
 
   it('a pull snapshot older than a push neither undoes the push nor resurrects a withdrawal', () => {
@@ -204,7 +230,7 @@ describe('DDM router in a rack', () => {
     expect(r.routes().map((x) => formatPrefix6(x.prefix))).toEqual(['fd00:8::/64']);
   });
 
-  it('property: in a ring of switches, no installed path contains the router itself, whatever the delays and cuts', () => {
+  it('property: in a ring of switches, no installed path contains the router itself and no forwarding loop forms, whatever the delays and cuts', () => {
     fc.assert(
       fc.property(
         fc.array(
@@ -242,6 +268,7 @@ describe('DDM router in a rack', () => {
               for (const route of r.routes())
                 for (const nh of route.nextHops) expect(nh.path).not.toContain(r.hostname);
             }
+            expectNoForwardingLoop(k);
           }
         },
       ),
