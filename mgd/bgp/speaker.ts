@@ -587,13 +587,7 @@ export class Speaker implements PeerHandler {
       for (const fam of [...nb.staleFamilies]) {
         if (gr === undefined || !session.families.has(fam)) this.purgeStale(nb, fam);
       }
-      if (nb.staleFamilies.size > 0) {
-        nb.staleTimer?.cancel();
-        nb.staleTimer = this.clock.setTimer(this.clock.now() + this.stalePathTime * 1000, () => {
-          nb.staleTimer = undefined;
-          for (const fam of [...nb.staleFamilies]) this.purgeStale(nb, fam);
-        });
-      }
+      if (nb.staleFamilies.size > 0) this.armStaleTimer(nb);
     }
     // Initial dump of every family, each followed by End-of-RIB.
     for (const fam of FAMILY_ORDER) {
@@ -666,7 +660,9 @@ export class Speaker implements PeerHandler {
         return;
       case RouteRefreshSubtype.BEGIN:
         // RFC 7313 §4: the peer re-sends the family; what it does not re-send before EoRR goes.
+        // An EoRR that never comes must not keep stale routes forever (§4: purge on a timer).
         this.markStale(nb, fam);
+        this.armStaleTimer(nb);
         return;
       case RouteRefreshSubtype.END:
         if (nb.staleFamilies.has(fam)) this.purgeStale(nb, fam);
@@ -796,6 +792,15 @@ export class Speaker implements PeerHandler {
   }
 
   // ----- stale routes (graceful restart, enhanced route refresh) -----
+
+  /** Purge whatever is still stale after `stalePathTime` (End-of-RIB or EoRR never came). */
+  private armStaleTimer(nb: Neighbor): void {
+    nb.staleTimer?.cancel();
+    nb.staleTimer = this.clock.setTimer(this.clock.now() + this.stalePathTime * 1000, () => {
+      nb.staleTimer = undefined;
+      for (const fam of [...nb.staleFamilies]) this.purgeStale(nb, fam);
+    });
+  }
 
   private markStale(nb: Neighbor, fam: number): void {
     for (const r of nb.adjIn.table(fam).values()) r.stale = true;

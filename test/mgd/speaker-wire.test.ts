@@ -351,6 +351,21 @@ describe('ROUTE-REFRESH', () => {
     peer.send({ type: 5, afi: 1, safi: 1, subtype: RouteRefreshSubtype.END });
     await until(() => B.rib.selected(b) === undefined, clock);
     expect(B.rib.selected(a)).toBeDefined();
+    // A BoRR without its EoRR: the stale route goes when the stale-path timer runs out.
+    peer.send({ type: 5, afi: 1, safi: 1, subtype: RouteRefreshSubtype.BEGIN });
+    await until(() => B.speaker.status()[0]!.families['ipv4-unicast']!.stale === 1, clock);
+    const t0 = clock.now();
+    while (clock.now() - t0 < 355_000) {
+      peer.send({ type: 4 });
+      await turn();
+      clock.advance(5_000);
+    }
+    expect(B.rib.selected(a)).toBeDefined();
+    peer.send({ type: 4 });
+    await turn();
+    clock.advance(10_000);
+    expect(B.rib.selected(a)).toBeUndefined();
+    expect(B.speaker.peerOf('10.0.12.1').state).toBe('Established');
   });
 });
 
