@@ -20,6 +20,7 @@ import { realClock } from '../lib/clock.js';
 import { serveMetrics, type MetricsServer } from '../lib/metrics.js';
 import { stableJson } from '../lib/openapi.js';
 import { RT_PROTO_LODESTONE, type FibBackend } from '../rib/fib/backend.js';
+import { DEFAULT_WEIGHT_PARAMS } from './select/weights.js';
 
 /**
  * ddmd tags its kernel routes with its own protocol number, one below mgd's, so the two daemons on
@@ -57,6 +58,8 @@ export interface DdmdConfig {
   readonly token?: string;
   readonly flushOnExit: boolean;
   readonly session: Partial<SessionParams>;
+  /** 'equal' installs every next hop with the same weight (what Maghemite does), for comparison. */
+  readonly weights: 'delay' | 'equal';
   readonly logLevel: string;
   readonly prefixes: readonly Prefix6[];
   readonly addrWaitMs: number;
@@ -117,6 +120,11 @@ function program(): Command {
     .option('--probe-interval <ms>', 'delay probe interval', intArg(1))
     .option('--dead-after <n>', 'lost probes in a row that take a neighbour down', intArg(1, 1000))
     .option('--addr-wait <ms>', "how long to wait for an interface's link-local address", intArg(0))
+    .addOption(
+      new Option('--weights <mode>', 'delay-driven weights, or equal weights as plain ECMP (for comparison)')
+        .choices(['delay', 'equal'])
+        .default('delay'),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--write-openapi <file>', "write the admin API's OpenAPI document to a file and exit")
     .helpOption('-h, --help', 'show this help')
@@ -124,6 +132,7 @@ function program(): Command {
 }
 
 interface RawOptions {
+  weights: 'delay' | 'equal';
   role?: DdmRole;
   hostname: string;
   interface?: string[];
@@ -209,6 +218,7 @@ export function parseDdmdArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
       ...(token !== undefined && token !== '' ? { token } : {}),
       flushOnExit: o.flushOnExit,
       session,
+      weights: o.weights,
       logLevel: o.logLevel,
       prefixes,
       addrWaitMs: o.addrWait ?? 10_000,
@@ -317,6 +327,10 @@ export async function runDdmd(cfg: DdmdConfig, log: pino.Logger): Promise<Runnin
     exchange: new HttpExchangeIo(),
     fib,
     session: cfg.session,
+    // Equal weights: every delay difference counts as noise, so all next hops weigh the same.
+    ...(cfg.weights === 'equal'
+      ? { router: { weights: { ...DEFAULT_WEIGHT_PARAMS, toleranceUs: Number.MAX_SAFE_INTEGER } } }
+      : {}),
     log: log.child({ component: 'ddm' }),
     ...(cfg.stateFile !== undefined ? { stateFile: cfg.stateFile } : {}),
   });

@@ -1,130 +1,21 @@
-// A rack in network namespaces: two transit switches and four sleds running the real ddmd
-// (dist/ddmd/main.js) with the linux lower half. Each sled originates its own /64 (with an address
-// from it on lo). Checks the acceptance behaviour of delay-driven multipath end to end:
-// convergence and traffic, weight shift under congestion and back, fast failover on a cut and
-// recovery, and a switch-to-switch cable that must not loop.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// A rack in network namespaces (test/ddmd/netns-rack.ts): two transit switches and four sleds
+// running the real ddmd with the linux lower half. Checks the acceptance behaviour of delay-driven
+// multipath end to end: convergence and traffic, weight shift under congestion and back, fast
+// failover on a cut and recovery, and a switch-to-switch cable that must not loop.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRoot, sleep, Topology, waitFor, type Link, type Node } from '../topo/index.js';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DDMD = join(ROOT, 'dist', 'ddmd', 'main.js');
-const DDMADM = join(ROOT, 'dist', 'ddmd', 'ddmadm.js');
-const PROTO = 198; // RT_PROTO_DDMD
-
-const skip =
-  requireRoot('ip', 'nft', 'tc', 'ping') ??
-  (existsSync(DDMD) ? null : 'dist/ddmd/main.js is missing: run npm run build first');
-
-interface Rack {
-  topo: Topology;
-  sw: Node[];
-  sleds: Node[];
-  /** links[i][j]: sled i to switch j. */
-  links: Link[][];
-  cable?: Link;
-}
-
-function sledPrefix(i: number): string {
-  return `fd00:${i + 1}::/64`;
-}
-
-async function buildRack(name: string, sleds: number, cable: boolean): Promise<Rack> {
-  const topo = new Topology(name);
-  const sw = [topo.node('sw0'), topo.node('sw1')];
-  const nodes = Array.from({ length: sleds }, (_, i) => topo.node(`sled${i}`));
-  const links = nodes.map((s) => sw.map((x) => topo.link(s, x)));
-  const rack: Rack = { topo, sw, sleds: nodes, links };
-  if (cable) rack.cable = topo.link(sw[0]!, sw[1]!);
-  await topo.launch();
-  for (const [i, s] of nodes.entries())
-    await s.run(['ip', '-6', 'addr', 'add', `fd00:${i + 1}::1/64`, 'dev', 'lo']);
-  const start = (n: Node, role: 'server' | 'transit', extra: string[]) => {
-    const ifs =
-      (n === sw[0] || n === sw[1] ? sw.indexOf(n) : -1) >= 0 ? switchIfs(rack, n) : sledIfs(rack, n);
-    n.spawn(
-      process.execPath,
-      [
-        DDMD,
-        '--role',
-        role,
-        '--hostname',
-        n.name,
-        ...ifs.flatMap((i) => ['--interface', i]),
-        '--fib',
-        'linux',
-        '--solicit-interval',
-        '500',
-        '--expiry',
-        '3000',
-        '--probe-interval',
-        '100',
-        '--log-level',
-        process.env.DDM_DEBUG !== undefined ? 'debug' : 'info',
-        ...extra,
-      ],
-      { logFile: join(topo.dir, `${n.name}-ddmd.log`) },
-    );
-  };
-  for (const s of sw) start(s, 'transit', []);
-  for (const [i, s] of nodes.entries()) start(s, 'server', ['--prefix', sledPrefix(i)]);
-  return rack;
-}
-
-function switchIfs(rack: Rack, n: Node): string[] {
-  const j = rack.sw.indexOf(n);
-  const ifs = rack.links.map((l) => l[j]!.b.ifname);
-  if (rack.cable !== undefined) ifs.push(j === 0 ? rack.cable.a.ifname : rack.cable.b.ifname);
-  return ifs;
-}
-
-function sledIfs(rack: Rack, n: Node): string[] {
-  const i = rack.sleds.indexOf(n);
-  return rack.links[i]!.map((l) => l.a.ifname);
-}
-
-/** Next hops (interface → weight) of our route to `prefix` in a node's kernel. */
-async function kernelHops(n: Node, prefix: string): Promise<Record<string, number>> {
-  const routes = await n.routes({ family: 6, proto: PROTO });
-  const r = routes.find((x) => x.dst === prefix);
-  return Object.fromEntries((r?.nexthops ?? []).map((h) => [h.dev ?? '?', h.weight ?? 1]));
-}
-
-/** ddmd's own view via ddmadm (exercises the CLI and the admin API). */
-async function ddmadm(n: Node, ...args: string[]): Promise<unknown> {
-  return JSON.parse(await n.run([process.execPath, DDMADM, '--json', ...args])) as unknown;
-}
-
-async function counter(n: Node, name: string): Promise<number> {
-  const text = await n.run([
-    process.execPath,
-    '-e',
-    "require('http').get('http://127.0.0.1:8001/metrics', (r) => { let b = ''; r.on('data', (c) => (b += c)); r.on('end', () => process.stdout.write(b)); })",
-  ]);
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line === undefined ? NaN : Number(line.split(' ').pop());
-}
-
-/** Paced UDP load for `ms` to [addr]:9, about 10 Mbit/s. */
-const FLOOD = `const s = require('dgram').createSocket('udp6'); const b = Buffer.alloc(1250);
-const [to, ms] = process.argv.slice(1); const end = Date.now() + Number(ms);
-const t = setInterval(() => { if (Date.now() > end) { clearInterval(t); s.close(); return; }
-for (let i = 0; i < 10; i++) s.send(b, 9, to); }, 10);`;
-
-/** Send one datagram from each of `n` source ports to [addr]:9 (n new flows). */
-const FLOWS = `const d = require('dgram'); const [to, n] = process.argv.slice(1); let left = Number(n);
-for (let i = 0; i < Number(n); i++) { const s = d.createSocket('udp6');
-s.bind(20000 + i, () => s.send(Buffer.alloc(64), 9, to, () => { s.close(); if (--left === 0) process.exit(0); })); }`;
-
-async function txPackets(n: Node, ifname: string): Promise<number> {
-  // sysfs shows the root namespace here; iproute2 reads the namespace's own counters.
-  const j = JSON.parse(await n.run(['ip', '-j', '-s', 'link', 'show', 'dev', ifname])) as {
-    stats64: { tx: { packets: number } };
-  }[];
-  return j[0]!.stats64.tx.packets;
-}
+import { sleep, waitFor } from '../topo/index.js';
+import {
+  buildRack,
+  counter,
+  ddmadm,
+  FLOOD,
+  FLOWS,
+  kernelHops,
+  rackSkip as skip,
+  sledPrefix,
+  txPackets,
+  type Rack,
+} from './netns-rack.js';
 
 describe.skipIf(skip !== null)(`ddmd rack in namespaces${skip !== null ? ` (skipped: ${skip})` : ''}`, () => {
   let rack: Rack;
