@@ -1,10 +1,12 @@
 // FIB benchmark: install, replace and remove 100k and 1M IPv4 routes in the Linux kernel through
 // the `linux` backend (`ip -force -batch -`), inside a throw-away network namespace with a veth
 // interface as the next hop's link; then the same 100k through the whole lower half (RIB batch →
-// bus → FibSync → kernel). Prints routes per second for each. Needs root; skips otherwise.
+// bus → FibSync → kernel). Prints routes per second (wall clock) and routes per CPU-second of
+// this process plus its `ip` children, which stays meaningful on a loaded machine. Needs root.
 //
 //   npm run bench:fib                 (SIZES=100000,1000000 by default)
 
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { FibSync, LinuxFib, MemoryConnectedRoutes, Rib, type FibOp } from '../../rib/index.js';
 import { Topology, requireRoot } from '../topo/index.js';
@@ -13,13 +15,32 @@ import { prefix4Unchecked, type Prefix4 } from '../../wire/ip/index.js';
 const SIZES = (process.env['SIZES'] ?? '100000,1000000').split(',').map(Number);
 const BATCH = 10_000;
 
-async function timed(what: string, n: number, fn: () => Promise<void>): Promise<number> {
+/** CPU seconds used by this process and its reaped children (`ip`), from /proc/self/stat. */
+function cpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  // Fields after the parenthesised command name: utime is the 14th field overall.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = [11, 12, 13, 14].reduce((t, i) => t + Number(f[i]), 0);
+  return ticks / 100;
+}
+
+async function timed(
+  what: string,
+  n: number,
+  fn: () => Promise<void>,
+  reap?: () => Promise<void>,
+): Promise<number> {
+  const c0 = cpuSeconds();
   const t0 = performance.now();
   await fn();
   const ms = performance.now() - t0;
+  // Let the batch process exit so its CPU time is counted (children are counted once reaped).
+  await reap?.();
+  const cpu = cpuSeconds() - c0;
   const rate = (n / ms) * 1000;
   console.log(
-    `${what.padEnd(34)} ${String(n).padStart(8)} routes  ${ms.toFixed(0).padStart(7)} ms  ${rate.toFixed(0).padStart(8)} routes/s`,
+    `${what.padEnd(34)} ${String(n).padStart(8)} routes  ${ms.toFixed(0).padStart(7)} ms  ${rate.toFixed(0).padStart(8)} routes/s` +
+      `   cpu ${cpu.toFixed(1).padStart(5)} s (${(n / Math.max(cpu, 0.01)).toFixed(0).padStart(7)} routes per CPU-second)`,
   );
   return rate;
 }
@@ -55,6 +76,7 @@ async function main(): Promise<void> {
     await a.run(['ip', 'addr', 'add', '10.77.0.1/24', 'dev', l.a.ifname]);
     const prefix = a.nsArgv([]);
     const fib = new LinuxFib({ commandPrefix: prefix });
+    const reap = (): Promise<void> => fib.close();
     const viaA = [{ addr: 0x0a4d0002 }];
     const viaB = [{ addr: 0x0a4d0003 }];
     const ecmp = [
@@ -100,11 +122,15 @@ async function main(): Promise<void> {
           })),
         ),
       );
-      await timed('remove (route del)', n, () =>
-        applyAll(
-          fib,
-          prefixes.map((p) => ({ op: 'delete', route: { afi: 4, prefix: p } })),
-        ),
+      await timed(
+        'remove (route del)',
+        n,
+        () =>
+          applyAll(
+            fib,
+            prefixes.map((p) => ({ op: 'delete', route: { afi: 4, prefix: p } })),
+          ),
+        reap,
       );
       if ((await fib.list()).length !== 0) throw new Error('routes left behind');
     }
@@ -118,32 +144,47 @@ async function main(): Promise<void> {
     const sync = new FibSync(rib, fib, { scanMs: 0 });
     await sync.start();
     console.log(`--- ${n} routes through RIB + FibSync`);
-    await timed('RIB add → kernel', n, async () => {
-      rib.batch(() => {
-        for (let i = 0; i < n; i++) {
-          rib.addPath(prefix4Unchecked((0x0b000000 + i * 256) >>> 0, 24), {
-            source: 'static',
-            nexthops: viaA,
-          });
-        }
-      });
-      await sync.settled();
-    });
-    await timed('RIB next-hop change → kernel', n, async () => {
-      rib.batch(() => {
-        for (let i = 0; i < n; i++) {
-          rib.addPath(prefix4Unchecked((0x0b000000 + i * 256) >>> 0, 24), {
-            source: 'static',
-            nexthops: viaB,
-          });
-        }
-      });
-      await sync.settled();
-    });
-    await timed('RIB withdraw → kernel', n, async () => {
-      rib.removeSource('static');
-      await sync.settled();
-    });
+    await timed(
+      'RIB add → kernel',
+      n,
+      async () => {
+        rib.batch(() => {
+          for (let i = 0; i < n; i++) {
+            rib.addPath(prefix4Unchecked((0x0b000000 + i * 256) >>> 0, 24), {
+              source: 'static',
+              nexthops: viaA,
+            });
+          }
+        });
+        await sync.settled();
+      },
+      reap,
+    );
+    await timed(
+      'RIB next-hop change → kernel',
+      n,
+      async () => {
+        rib.batch(() => {
+          for (let i = 0; i < n; i++) {
+            rib.addPath(prefix4Unchecked((0x0b000000 + i * 256) >>> 0, 24), {
+              source: 'static',
+              nexthops: viaB,
+            });
+          }
+        });
+        await sync.settled();
+      },
+      reap,
+    );
+    await timed(
+      'RIB withdraw → kernel',
+      n,
+      async () => {
+        rib.removeSource('static');
+        await sync.settled();
+      },
+      reap,
+    );
     await sync.stop({ flush: true });
     await fib.close();
   } finally {
