@@ -241,6 +241,7 @@ export class OriginSinkFilter implements FibBackend {
     return this.held.size;
   }
 
+  /** Apply operations, holding sink routes back; failures name the caller's own operations. */
   async apply(ops: readonly FibOp[]): Promise<FibFailure[]> {
     const pass: FibOp[] = [];
     const origin = new Map<FibOp, FibOp>();
@@ -272,10 +273,12 @@ export class OriginSinkFilter implements FibBackend {
     });
   }
 
+  /** The table's routes plus the held ones. */
   async list(): Promise<FibRoute[]> {
     return [...(await this.inner.list()), ...this.held.values()];
   }
 
+  /** Close the real table. */
   close(): Promise<void> {
     return this.inner.close();
   }

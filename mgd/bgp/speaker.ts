@@ -222,6 +222,7 @@ class Neighbor {
     return this.session !== undefined ? !this.session.ibgp : true;
   }
 
+  /** The pending set of one family. */
   pendingFor(family: number): Map<number | string, Prefix> {
     let m = this.pending.get(family);
     if (m === undefined) {
@@ -551,6 +552,7 @@ export class Speaker implements PeerHandler {
 
   // ----- PeerHandler -----
 
+  /** A session reached Established: register the source, settle stale routes, dump the table. */
   established(peer: Peer, session: NegotiatedSession): void {
     const nb = this.byPeer.get(peer);
     if (nb === undefined) return;
@@ -598,6 +600,7 @@ export class Speaker implements PeerHandler {
     this.scheduleFlush(nb);
   }
 
+  /** An UPDATE: into Adj-RIB-In, through the rules and import policy, into the RIB. */
   update(peer: Peer, msg: UpdateMessage): void {
     const nb = this.byPeer.get(peer);
     if (nb?.importSession === undefined) return;
@@ -649,6 +652,7 @@ export class Speaker implements PeerHandler {
     }
   }
 
+  /** A ROUTE-REFRESH request, or the peer's RFC 7313 BoRR/EoRR markers. */
   routeRefresh(peer: Peer, msg: RouteRefreshMessage): void {
     const nb = this.byPeer.get(peer);
     if (nb?.session === undefined) return;
@@ -672,6 +676,7 @@ export class Speaker implements PeerHandler {
     }
   }
 
+  /** The session left Established: keep the routes as stale (graceful restart) or drop them. */
   down(peer: Peer, reason: TransitionReason): void {
     const nb = this.byPeer.get(peer);
     if (nb === undefined) return;
@@ -706,6 +711,7 @@ export class Speaker implements PeerHandler {
     this.dropAll(nb);
   }
 
+  /** Any FSM transition (debug log). */
   stateChange(peer: Peer, from: string, to: string, reason: TransitionReason): void {
     this.log.debug({ peer: peer.name, from, to, reason }, 'BGP state change');
   }

@@ -101,6 +101,12 @@ describe('mgd configuration', () => {
     expect(c.fib.backend).toBe('memory');
   });
 
+  it('accepts the example file shipped with mgd', async () => {
+    const r = await loadConfigFile(new URL('../../mgd/config/example.json', import.meta.url).pathname);
+    if (!r.ok) throw new Error(formatConfigErrors(r.error));
+    expect(r.value.routers[0]?.neighbors.map((n) => n.address)).toEqual(['10.0.12.2', 'fe80::2%eth1']);
+  });
+
   it('accepts the embedded default and a minimal file', () => {
     expect(validateConfig(EMBEDDED_DEFAULT_CONFIG).ok).toBe(true);
     const r = validateConfig({ routers: [{ asn: 65000, routerId: '192.0.2.1' }] });
