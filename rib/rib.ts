@@ -854,20 +854,21 @@ export class Rib {
   /** Re-resolve the next hops covered by prefixes whose selection changed. */
   private reresolve(entries: readonly Entry[]): void {
     const touched = new Set<NhState>();
+    // Snapshot the recursive (not interface-scoped) next hops once, not per prefix.
+    const v4: NhState[] = [];
+    const v6: NhState[] = [];
+    for (const st of this.nhStates4.values()) if (st.hop.ifname === undefined) v4.push(st);
+    for (const st of this.nhStates6.values()) if (st.hop.ifname === undefined) v6.push(st);
     for (const e of entries) {
       if (typeof e.prefix === 'number') {
-        if (this.nhStates4.size === 0) continue;
+        if (v4.length === 0) continue;
         const p = e.prefix;
         const len = p % 64;
         const net = (p - len) / 64;
         const m = mask4(len);
-        for (const st of this.nhStates4.values()) {
-          if (st.hop.ifname === undefined && ((st.hop.addr as number) & m) >>> 0 === net) touched.add(st);
-        }
+        for (const st of v4) if (((st.hop.addr as number) & m) >>> 0 === net) touched.add(st);
       } else {
-        for (const st of this.nhStates6.values()) {
-          if (st.hop.ifname === undefined && addr6In(st.hop.addr as Addr6, e.prefix)) touched.add(st);
-        }
+        for (const st of v6) if (addr6In(st.hop.addr as Addr6, e.prefix)) touched.add(st);
       }
     }
     for (const st of touched) if (this.resolve(st)) this.nhStateChanged(st);
