@@ -14,13 +14,19 @@
 //
 // Memory layout for a full table: prefixes key a `Prefix4Map` (one Map per length, small-integer
 // keys) or `Prefix6Map`; an `Entry` holds the prefix's paths sorted best first (an exact-size
-// array), the count selected and the forwarding next hops; a `Path` is five fields: its source,
-// interned attributes (rib/intern.ts), interned next-hop list (`NhList`), path id and metric.
-// Each `NhList` keeps the entries that use it (an array compacted lazily as paths go), so a BFD
+// array), the count selected and the forwarding next hops; a `Path` is two references: its
+// interned attributes (rib/intern.ts) and a `PathShared` (source, interned next-hop list `NhList`,
+// path id, metric) that a neighbour's whole table shares. Each `NhList` keeps the entries that use it (an array compacted lazily as paths go), so a BFD
 // flap or reachability change touches only the prefixes using that next hop. Next-hop
 // reachability (`NhState`, one per distinct address and interface) is resolved by longest match
 // over connected routes and the RIB's own selected routes; it is re-checked only when a selected
-// route covering it changes.
+// route covering it changes. Measured (test/bench/rib.ts): ~141 bytes of heap per path for
+// 500k prefixes x 2 neighbours with 65k attribute sets.
+//
+// Next-hop resolution excludes the path's own prefix (a route cannot resolve over itself) and,
+// unless `resolveViaDefault`, the default route. Longer cycles (A resolves over B, B over A) are
+// not detected; a flush stops after MAX_ROUNDS rounds and leaves the prefixes still dirty for the
+// next flush, so such a cycle cannot hang the event loop.
 
 import { decideCode, multipathCount, rank, Step, type Candidate, type SourceView } from './decision.js';
 import { Prefix4Map, Prefix6Map } from './prefix-map.js';
