@@ -601,74 +601,30 @@ class Machine {
     }
   }
 
-  // ----- OpenConfirm (§8.2.2) -----
+  // ----- OpenConfirm and Established (§8.2.2) -----
+  // Both run the negotiated hold and keepalive timers and fall to Idle the same way; they differ
+  // only in what a KEEPALIVE or UPDATE means.
 
   private openConfirm(ev: FsmEvent): void {
-    switch (ev.kind) {
-      case 'start':
-      case 'tcp-connected':
-        return;
-      case 'sent-message':
-        return this.restartKeepalive();
-      case 'stop':
-        return this.stop(ev, true);
-      case 'timer':
-        switch (ev.timer) {
-          case 'hold':
-            this.notify(ErrorCode.HOLD_TIMER_EXPIRED, 0);
-            return this.toIdle({ kind: 'hold-timer-expired' }, { countFailure: true });
-          case 'keepalive':
-            this.actions.push({ kind: 'send-keepalive' });
-            return this.restartKeepalive();
-          case 'connectRetry':
-          case 'delayOpen':
-          case 'idleHold':
-            return this.fsmError(`timer ${ev.timer}`);
-          default:
-            return assertNever(ev.timer);
-        }
-      case 'tcp-failed':
-        return this.toIdle(
-          { kind: 'tcp-failed', ...(ev.error !== undefined ? { error: ev.error } : {}) },
-          { countFailure: true },
-        );
-      case 'notification':
-        return this.toIdle(
-          {
-            kind: 'notification-received',
-            code: ev.code,
-            subcode: ev.subcode,
-            ...(ev.text !== undefined ? { text: ev.text } : {}),
-          },
-          { countFailure: true },
-        );
-      case 'message-error':
-        this.notify(ev.code, ev.subcode, ev.data ?? NO_DATA);
-        return this.toIdle(
-          { kind: 'notification-sent', code: ev.code, subcode: ev.subcode, why: ev.why },
-          { countFailure: true },
-        );
-      case 'collision-dump':
-        this.notify(ErrorCode.CEASE, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION);
-        return this.toIdle({ kind: 'collision' }, { countFailure: true });
-      case 'keepalive': {
-        const n = this.state.negotiated ?? negotiate(this.config, this.config.holdTime);
-        this.state = { ...this.state, establishedAt: this.env.now };
-        this.goto('Established', { kind: 'keepalive-received' }, this.sessionTimers(n));
-        this.actions.push({ kind: 'established', negotiated: n });
-        return;
-      }
-      case 'open':
-      case 'update':
-        return this.fsmError(ev.kind);
-      default:
-        return assertNever(ev);
+    if (ev.kind === 'keepalive') {
+      const n = this.state.negotiated ?? negotiate(this.config, this.config.holdTime);
+      this.state = { ...this.state, establishedAt: this.env.now };
+      this.goto('Established', { kind: 'keepalive-received' }, this.sessionTimers(n));
+      this.actions.push({ kind: 'established', negotiated: n });
+      return;
     }
+    if (ev.kind === 'open' || ev.kind === 'update') return this.fsmError(ev.kind);
+    return this.synchronised(ev);
   }
 
-  // ----- Established (§8.2.2) -----
-
   private established(ev: FsmEvent): void {
+    if (ev.kind === 'keepalive' || ev.kind === 'update') return this.restartHold();
+    if (ev.kind === 'open') return this.fsmError('open');
+    return this.synchronised(ev);
+  }
+
+  /** Events handled alike in OpenConfirm and Established. */
+  private synchronised(ev: Exclude<FsmEvent, { kind: 'keepalive' | 'update' | 'open' }>): void {
     switch (ev.kind) {
       case 'start':
       case 'tcp-connected':
@@ -716,11 +672,6 @@ class Machine {
       case 'collision-dump':
         this.notify(ErrorCode.CEASE, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION);
         return this.toIdle({ kind: 'collision' }, { countFailure: true });
-      case 'keepalive':
-      case 'update':
-        return this.restartHold();
-      case 'open':
-        return this.fsmError('open');
       default:
         return assertNever(ev);
     }
