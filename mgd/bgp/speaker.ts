@@ -50,7 +50,10 @@ import type { BgpTransport, Listener } from './transport.js';
 
 /** Maximum-prefix for one neighbour (RFC 4486 §4). */
 export interface MaxPrefixSettings {
+  /** Accepted prefixes allowed per family. */
   readonly limit: number;
+  /** Per-family limits (AFI/SAFI key → limit) overriding `limit`. */
+  readonly families?: ReadonlyMap<number, number>;
   /** `warn`: log and count; `restart`: Cease/1 and reconnect after `restartAfter` seconds. */
   readonly action: 'warn' | 'restart';
   readonly restartAfter: number;
@@ -755,7 +758,8 @@ export class Speaker implements PeerHandler {
     if (mp === undefined) return;
     for (const fam of families) {
       const n = nb.adjIn.accepted(fam);
-      if (n <= mp.limit) {
+      const limit = mp.families?.get(fam) ?? mp.limit;
+      if (n <= limit) {
         nb.maxPrefixOver.delete(fam);
         continue;
       }
@@ -763,31 +767,26 @@ export class Speaker implements PeerHandler {
       nb.maxPrefixOver.add(fam);
       nb.counters.maxPrefixExceeded++;
       this.log.warn(
-        { peer: nb.settings.address, family: fam, accepted: n, limit: mp.limit, action: mp.action },
+        { peer: nb.settings.address, family: fam, accepted: n, limit, action: mp.action },
         'maximum prefixes exceeded',
       );
       if (mp.action === 'restart') {
-        this.maxPrefixRestart(nb, fam, mp);
+        this.maxPrefixRestart(nb, fam, limit, mp.restartAfter);
         return;
       }
     }
   }
 
   /** RFC 4486 §4: Cease/1 with AFI (2), SAFI (1) and the limit (4); reconnect later. */
-  private maxPrefixRestart(nb: Neighbor, fam: number, mp: MaxPrefixSettings): void {
+  private maxPrefixRestart(nb: Neighbor, fam: number, limit: number, restartAfter: number): void {
     const data = new Uint8Array(7);
     data[0] = fam >> 16;
     data[1] = (fam >> 8) & 255;
     data[2] = fam & 255;
-    new DataView(data.buffer).setUint32(3, mp.limit);
-    nb.peer.stop(
-      CeaseSubcode.MAXIMUM_PREFIXES_REACHED,
-      data,
-      false,
-      `maximum prefixes (${mp.limit}) exceeded`,
-    );
+    new DataView(data.buffer).setUint32(3, limit);
+    nb.peer.stop(CeaseSubcode.MAXIMUM_PREFIXES_REACHED, data, false, `maximum prefixes (${limit}) exceeded`);
     nb.maxPrefixTimer?.cancel();
-    nb.maxPrefixRestartAt = this.clock.now() + mp.restartAfter * 1000;
+    nb.maxPrefixRestartAt = this.clock.now() + restartAfter * 1000;
     nb.maxPrefixTimer = this.clock.setTimer(nb.maxPrefixRestartAt, () => {
       nb.maxPrefixTimer = undefined;
       nb.maxPrefixRestartAt = undefined;

@@ -359,6 +359,11 @@ function neighborSettings(
             limit: n.maxPrefix.limit,
             action: n.maxPrefix.action,
             restartAfter: n.maxPrefix.restartAfter ?? 60,
+            families: new Map(
+              Object.entries(n.maxPrefix.families ?? {}).flatMap(([k, v]) =>
+                v === undefined ? [] : [[FAMILY_KEYS[k as keyof typeof FAMILY_KEYS], v] as const],
+              ),
+            ),
           },
         }
       : {}),

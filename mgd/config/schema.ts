@@ -50,6 +50,15 @@ export const MaxPrefixSchema = Type.Object(
     limit: Type.Integer({ minimum: 1, maximum: 100_000_000 }),
     action: Type.Union([Type.Literal('warn'), Type.Literal('restart')]),
     restartAfter: Type.Optional(Seconds(86_400, 'seconds before reconnecting (restart action); default 60')),
+    families: Type.Optional(
+      Type.Object(
+        {
+          'ipv4-unicast': Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
+          'ipv6-unicast': Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
+        },
+        { additionalProperties: false, description: 'per-family limits overriding `limit`' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

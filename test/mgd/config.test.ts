@@ -33,7 +33,7 @@ const good: ConfigFile = {
       holdTime: 9,
       importPolicy: 'in',
       exportPolicy: 'out',
-      maxPrefix: { limit: 1000, action: 'restart', restartAfter: 30 },
+      maxPrefix: { limit: 1000, action: 'restart', restartAfter: 30, families: { 'ipv6-unicast': 50 } },
       gracefulRestart: { enabled: true, restartTime: 90 },
       families: ['ipv4-unicast'],
       description: 'upstream',
@@ -87,7 +87,12 @@ describe('mgd configuration', () => {
     expect(n.fsm.keepaliveTime).toBe(3);
     expect(n.families).toEqual([AFISAFI_IPV4_UNICAST]);
     expect(n.importPolicy?.source).toEqual(good.policies?.['in']);
-    expect(n.maxPrefix).toEqual({ limit: 1000, action: 'restart', restartAfter: 30 });
+    expect(n.maxPrefix).toEqual({
+      limit: 1000,
+      action: 'restart',
+      restartAfter: 30,
+      families: new Map([[AFISAFI_IPV6_UNICAST, 50]]),
+    });
     expect(n.gracefulRestartTime).toBe(90);
     expect(r1!.neighbors[1]!.exportPolicy).toBeUndefined();
     expect(r2?.neighbors[0]?.address).toBe('fe80::1%eth0');

@@ -7,6 +7,7 @@ import { MemoryConnectedRoutes } from '../../rib/connected.js';
 import { Rib } from '../../rib/rib.js';
 import { buildAnnouncements } from '../../wire/bgp/builder.js';
 import {
+  AFISAFI_IPV4_UNICAST,
   AsPathSegmentType,
   CeaseSubcode,
   ErrorCode,
@@ -546,6 +547,18 @@ describe('maximum-prefix (RFC 4486)', () => {
     expect(statusOf(B, '10.0.12.1').counters.maxPrefixExceeded).toBe(1);
     expect(B.speaker.peerOf('10.0.12.1').state).toBe('Established');
     expect(A.speaker.peerOf('10.0.12.2').state).toBe('Established');
+    // A per-family limit overrides the general one: 3 is fine under 5, 6 is not.
+    B.speaker.reconfigure('10.0.12.1', {
+      maxPrefix: {
+        limit: 2,
+        action: 'warn',
+        restartAfter: 30,
+        families: new Map([[AFISAFI_IPV4_UNICAST, 5]]),
+      },
+    });
+    A.speaker.setOriginated(prefixes(6));
+    await until(() => statusOf(B, '10.0.12.1').families['ipv4-unicast']?.accepted === 6, clock, 100);
+    expect(statusOf(B, '10.0.12.1').counters.maxPrefixExceeded).toBe(2);
   });
 
   it('restart mode sends Cease/1 and comes back after restartAfter', async () => {
