@@ -6,25 +6,16 @@
 // NEXT_HOP, MP_REACH_NLRI and MP_UNREACH_NLRI are not part of an interned set: next hops live on
 // the path (they differ per neighbour and would defeat sharing) and NLRI belong to no path.
 
+import { asPathLength as wireAsPathLength } from '../wire/bgp/aspath.js';
 import { AsPathSegmentType, Origin } from '../wire/bgp/constants.js';
 import type { AsPathSegment, PathAttributes } from '../wire/bgp/types.js';
 import { toHex } from '../wire/reader.js';
 
 // ===== Decision values =====
 
-/**
- * AS_PATH length for the decision process (RFC 4271 §9.1.2.2 a): each AS in an AS_SEQUENCE
- * counts 1, an AS_SET counts 1 in total, confederation segments count 0 (RFC 5065 §5.3).
- * Private to the RIB until wire/bgp grows a shared helper.
- */
+/** AS_PATH length for the decision process (wire/bgp/aspath.ts); an absent AS_PATH counts 0. */
 export function asPathLength(path: readonly AsPathSegment[] | undefined): number {
-  if (path === undefined) return 0;
-  let n = 0;
-  for (const seg of path) {
-    if (seg.type === AsPathSegmentType.AS_SEQUENCE) n += seg.asns.length;
-    else if (seg.type === AsPathSegmentType.AS_SET) n += 1;
-  }
-  return n;
+  return path === undefined ? 0 : wireAsPathLength(path);
 }
 
 /** The neighbouring AS of a path: the first AS of a leading AS_SEQUENCE, or 0 (local / empty path). */
