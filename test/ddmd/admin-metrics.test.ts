@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ddmMetrics } from '../../ddmd/metrics.js';
 import { METRICS_CONTENT_TYPE, serveMetrics, type MetricsServer } from '../../lib/metrics.js';
-import { Rack } from '../lib/ddm-rack.js';
+import { Rack } from './memory-rack.js';
 import { parsePrometheus, type ParsedFamily } from '../lib/prom-parse.js';
 
 let rack: Rack;

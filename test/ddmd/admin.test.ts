@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDdmAdmin } from '../../ddmd/admin.js';
 import { AdminConfigError, type AdminServer } from '../../lib/admin.js';
-import { Rack } from '../lib/ddm-rack.js';
+import { Rack } from './memory-rack.js';
 
 // Parsed JSON bodies, read loosely as tests do.
 type Json = ReturnType<typeof JSON.parse>;

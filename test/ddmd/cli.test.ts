@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDdmAdmin } from '../../ddmd/admin.js';
 import { fmtUs, runDdmadm, table, type CliIo } from '../../ddmd/ddmadm.js';
 import type { AdminServer } from '../../lib/admin.js';
-import { Rack } from '../lib/ddm-rack.js';
+import { Rack } from './memory-rack.js';
 
 let rack: Rack;
 let server: AdminServer;

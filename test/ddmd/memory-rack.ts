@@ -1,10 +1,11 @@
-// A small in-memory DDM rack for the ddmd admin, metrics and CLI tests: two transit switches and N
+// A small in-memory DDM rack for the ddmd rack, admin, metrics and CLI tests: two transit switches and N
 // sleds on the in-memory fabric with a fake clock; routes go to memory FIBs through the real lower
 // half. Each sled can keep its originated prefixes in a state file.
 import { FakeClock } from '../../lib/clock.js';
 import { DdmDaemon } from '../../ddmd/daemon.js';
 import { MemoryFabric } from '../../ddmd/io.js';
 import { MemoryFib } from '../../rib/fib/memory.js';
+import { formatAfPrefix, formatNextHop } from '../../rib/types.js';
 import { parsePrefix6, type Prefix6 } from '../../wire/ip/index.js';
 
 export const settle = async (): Promise<void> => {
@@ -84,6 +85,12 @@ export class Rack {
       this.clock.advance(step);
       await settle();
     }
+  }
+
+  /** Our routes in a node's memory FIB: prefix → sorted next hops as text. */
+  async fibRoutes(n: string): Promise<Record<string, string[]>> {
+    const routes = await this.node(n).fib.list();
+    return Object.fromEntries(routes.map((r) => [formatAfPrefix(r), r.nexthops.map(formatNextHop).sort()]));
   }
 
   async stop(): Promise<void> {

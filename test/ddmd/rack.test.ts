@@ -1,79 +1,8 @@
 // A rack of ddmd daemons in one process: two transit switches, four sleds, the in-memory fabric
 // and a fake clock; routes land in memory FIBs through the real lower half.
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../lib/clock.js';
-import { DdmDaemon } from '../../ddmd/daemon.js';
-import { MemoryFabric } from '../../ddmd/io.js';
-import { MemoryFib } from '../../rib/fib/memory.js';
-import { formatAfPrefix, formatNextHop } from '../../rib/types.js';
 import { parsePrefix6 } from '../../wire/ip/index.js';
-
-const settle = async () => {
-  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
-};
-
-interface Node {
-  d: DdmDaemon;
-  fib: MemoryFib;
-}
-
-class Rack {
-  clock = new FakeClock(1000);
-  fabric = new MemoryFabric(this.clock);
-  nodes = new Map<string, Node>();
-  async build(sleds: number): Promise<void> {
-    const ifs = new Map<string, { name: string; addr: string }[]>();
-    const addIf = (node: string, name: string, addr: string) => {
-      const l = ifs.get(node) ?? [];
-      l.push({ name, addr });
-      ifs.set(node, l);
-    };
-    for (let i = 0; i < sleds; i++) {
-      for (const [j, sw] of ['sw0', 'sw1'].entries()) {
-        const sledIf = { node: `sled${i}`, ifname: `eth${j}`, addr: `fe80::${i + 1}:${j + 1}` };
-        const swIf = { node: sw, ifname: `p${i}`, addr: `fe80::${(j + 1) * 100}:${i + 1}` };
-        this.fabric.link(sledIf, swIf);
-        addIf(sledIf.node, sledIf.ifname, sledIf.addr);
-        addIf(swIf.node, swIf.ifname, swIf.addr);
-      }
-    }
-    for (const [name, list] of ifs) {
-      const fib = new MemoryFib();
-      const d = new DdmDaemon({
-        hostname: name,
-        role: name.startsWith('sw') ? 'transit' : 'server',
-        interfaces: list,
-        clock: this.clock,
-        datagrams: this.fabric.datagrams(name),
-        exchange: this.fabric.exchange(name),
-        fib,
-        fibScanMs: 0,
-      });
-      this.nodes.set(name, { d, fib });
-    }
-    for (const n of this.nodes.values()) await n.d.start();
-    for (let i = 0; i < sleds; i++) {
-      const p = parsePrefix6(`fd00:${i + 1}::/64`);
-      if (p.ok) this.node(`sled${i}`).d.originate([p.value]);
-    }
-  }
-  node(n: string): Node {
-    return this.nodes.get(n)!;
-  }
-  async run(ms: number, step = 10): Promise<void> {
-    for (let t = 0; t < ms; t += step) {
-      this.clock.advance(step);
-      await settle();
-    }
-  }
-  async fibRoutes(n: string): Promise<Record<string, string[]>> {
-    const routes = await this.node(n).fib.list();
-    return Object.fromEntries(routes.map((r) => [formatAfPrefix(r), r.nexthops.map(formatNextHop).sort()]));
-  }
-  async stop(): Promise<void> {
-    for (const n of this.nodes.values()) await n.d.stop();
-  }
-}
+import { Rack } from './memory-rack.js';
 
 let rack: Rack | undefined;
 afterEach(async () => {
