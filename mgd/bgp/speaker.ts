@@ -817,12 +817,8 @@ export class Speaker implements PeerHandler {
     const t = nb.adjIn.table(fam);
     const gone: InRoute[] = [];
     for (const r of t.values()) if (r.stale) gone.push(r);
-    this.changes.batch(() => {
-      for (const r of gone) {
-        nb.adjIn.remove(r.prefix, r.pathId);
-        if (r.accepted) this.changes.remove(r.prefix, nb.source, r.pathId);
-      }
-    });
+    for (const r of gone) nb.adjIn.remove(r.prefix, r.pathId);
+    this.removeFromRib(nb, gone);
     nb.counters.staleRemoved += gone.length;
     if (nb.staleFamilies.size === 0) {
       nb.staleTimer?.cancel();
@@ -832,16 +828,38 @@ export class Speaker implements PeerHandler {
 
   /** Remove every route of the neighbour from the RIB (no graceful restart). */
   private dropAll(nb: Neighbor): void {
-    this.changes.batch(() => {
-      for (const r of nb.adjIn.all()) if (r.accepted) this.changes.remove(r.prefix, nb.source, r.pathId);
-    });
+    const gone = [...nb.adjIn.all()];
     nb.adjIn.clear();
+    this.removeFromRib(nb, gone);
     nb.staleFamilies.clear();
     nb.restartTimer?.cancel();
     nb.restartTimer = undefined;
     nb.restartUntil = undefined;
     nb.staleTimer?.cancel();
     nb.staleTimer = undefined;
+  }
+
+  /**
+   * Take routes that left Adj-RIB-In out of the RIB, in slices of `REMOVE_SLICE` with the event
+   * loop turning in between: a full table going away must not hold up keepalives and timers. A
+   * route the peer has re-sent meanwhile (accepted again in Adj-RIB-In) stays.
+   */
+  private removeFromRib(nb: Neighbor, routes: readonly InRoute[]): void {
+    let i = 0;
+    const slice = () => {
+      const end = Math.min(routes.length, i + REMOVE_SLICE);
+      this.changes.batch(() => {
+        for (; i < end; i++) {
+          const r = routes[i]!;
+          if (!r.accepted) continue;
+          const now = nb.adjIn.table(familyOf(r.prefix)).get(routeKey(r.prefix, r.pathId));
+          if (now?.accepted === true) continue;
+          this.changes.remove(r.prefix, nb.source, r.pathId);
+        }
+      });
+      if (i < routes.length) setImmediate(slice);
+    };
+    slice();
   }
 
   // ----- export: which prefixes to look at -----
@@ -1119,6 +1137,9 @@ export class Speaker implements PeerHandler {
 // ===== Helpers =====
 
 const FAMILY_ORDER: readonly number[] = [AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST];
+
+/** Routes taken out of the RIB per event-loop turn when a neighbour's table goes. */
+const REMOVE_SLICE = 10_000;
 
 const DEFAULT_EBGP = mustCompile(DEFAULT_EBGP_POLICY);
 const ACCEPT_ALL = mustCompile(ACCEPT_ALL_POLICY);

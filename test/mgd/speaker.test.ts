@@ -746,6 +746,31 @@ describe('backpressure', () => {
   });
 });
 
+describe('large tables going away', () => {
+  it('leave the RIB in slices when their session drops, so timers run in between', async () => {
+    const net = new MemoryNetwork();
+    const clock = new FakeClock();
+    const N = 25_000;
+    const table = Array.from({ length: N }, (_, i) => prefix4(a4('100.0.0.0') + i * 256, 24));
+    await router(net, clock, 65001, ['10.0.12.1'], [nbr('10.0.12.2', 65002, '10.0.12.1')], table);
+    const B = await router(
+      net,
+      clock,
+      65002,
+      ['10.0.12.2'],
+      [nbr('10.0.12.1', 65001, '10.0.12.2', { gracefulRestart: false })],
+    );
+    await until(() => B.rib.stats().selected === N, clock, 100);
+    net.setLink('10.0.12.1', '10.0.12.2', false);
+    expect(B.speaker.peerOf('10.0.12.1').state).not.toBe('Established');
+    const left = B.rib.stats().selected;
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThan(N);
+    await until(() => B.rib.stats().selected === 0, clock);
+    expect(statusOf(B, '10.0.12.1').families['ipv4-unicast']).toMatchObject({ received: 0, accepted: 0 });
+  });
+});
+
 describe('several speakers on one RIB', () => {
   it('each AS exports only its own neighbours and originations', async () => {
     const net = new MemoryNetwork();
