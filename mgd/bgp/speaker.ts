@@ -529,10 +529,25 @@ export class Speaker implements PeerHandler {
   softIn(address: string): void {
     const nb = this.neighbor(address);
     if (nb.importSession === undefined) return;
-    this.changes.batch(() => {
-      for (const r of nb.adjIn.all()) this.importRoute(nb, r);
-    });
-    this.checkMaxPrefix(nb, new Set([AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST]));
+    // In slices like removals: a full table re-imported at once would stall keepalives. Routes
+    // replaced or withdrawn by UPDATEs meanwhile were imported by those UPDATEs already.
+    const routes = [...nb.adjIn.all()];
+    const epoch = nb.epoch;
+    let i = 0;
+    const slice = () => {
+      if (nb.epoch !== epoch) return;
+      const end = Math.min(routes.length, i + REMOVE_SLICE);
+      this.changes.batch(() => {
+        for (; i < end; i++) {
+          const r = routes[i]!;
+          if (nb.adjIn.table(familyOf(r.prefix)).get(routeKey(r.prefix, r.pathId)) === r)
+            this.importRoute(nb, r);
+        }
+      });
+      if (i < routes.length) setImmediate(slice);
+      else this.checkMaxPrefix(nb, new Set([AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST]));
+    };
+    slice();
   }
 
   /** Recompute and re-send what a neighbour gets (no session reset). */

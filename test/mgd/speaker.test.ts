@@ -771,6 +771,31 @@ describe('large tables going away', () => {
   });
 });
 
+describe('large tables re-imported', () => {
+  it('a policy change re-runs import from Adj-RIB-In in slices', async () => {
+    const net = new MemoryNetwork();
+    const clock = new FakeClock();
+    const N = 25_000;
+    const table = Array.from({ length: N }, (_, i) => prefix4(a4('100.0.0.0') + i * 256, 24));
+    await router(net, clock, 65001, ['10.0.12.1'], [nbr('10.0.12.2', 65002, '10.0.12.1')], table);
+    const B = await router(
+      net,
+      clock,
+      65002,
+      ['10.0.12.2'],
+      [nbr('10.0.12.1', 65001, '10.0.12.2', { importPolicy: null })],
+    );
+    await until(() => statusOf(B, '10.0.12.1').families['ipv4-unicast']?.received === N, clock, 100);
+    expect(B.rib.stats().selected).toBe(0);
+    B.speaker.setPolicies('10.0.12.1', ACCEPT, ACCEPT);
+    const first = B.rib.stats().selected;
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(N);
+    await until(() => B.rib.stats().selected === N, clock);
+    expect(statusOf(B, '10.0.12.1').families['ipv4-unicast']?.accepted).toBe(N);
+  });
+});
+
 describe('several speakers on one RIB', () => {
   it('each AS exports only its own neighbours and originations', async () => {
     const net = new MemoryNetwork();
