@@ -598,14 +598,15 @@ export class Speaker implements PeerHandler {
       'session established',
     );
     // Graceful restart (RFC 4724 §4.2): the restart timer stops; stale routes wait for End-of-RIB,
-    // unless the peer no longer preserves state for the family (no capability: drop them now).
+    // unless the new OPEN does not say forwarding state was preserved for the family (no
+    // capability, family absent, or F bit clear): then they MUST go at once.
     nb.restartTimer?.cancel();
     nb.restartTimer = undefined;
     nb.restartUntil = undefined;
     if (nb.staleFamilies.size > 0) {
       const gr = session.gracefulRestart;
       for (const fam of [...nb.staleFamilies]) {
-        if (gr === undefined || !session.families.has(fam)) this.purgeStale(nb, fam);
+        if (gr?.families.get(fam) !== true || !session.families.has(fam)) this.purgeStale(nb, fam);
       }
       if (nb.staleFamilies.size > 0) this.armStaleTimer(nb);
     }

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../lib/clock.js';
 import { MemoryConnectedRoutes } from '../../rib/connected.js';
 import { Rib } from '../../rib/rib.js';
-import { buildAnnouncements, endOfRibFamily } from '../../wire/bgp/builder.js';
+import { buildAnnouncements, endOfRib, endOfRibFamily } from '../../wire/bgp/builder.js';
 import {
   AFISAFI_IPV4_UNICAST,
   AS_TRANS,
@@ -414,6 +414,51 @@ describe('IPv6 next hops (RFC 2545)', () => {
     expect(formatPrefix(ours.nlri[0]!)).toBe('2001:db8:99::/48');
     expect(formatAddr6(ours.nextHop as Addr6)).toBe('fe80::2');
     expect(ours.nextHopLinkLocal && formatAddr6(ours.nextHopLinkLocal)).toBe('fe80::2');
+  });
+});
+
+describe('graceful restart with preserved forwarding (RFC 4724 §4.2)', () => {
+  it('keeps stale routes over the restart, refreshes re-sent ones and purges the rest at End-of-RIB', async () => {
+    const net = new MemoryNetwork();
+    const clock = new FakeClock();
+    const B = await dut(net, clock, 65002, '10.0.12.2', {
+      address: '10.0.12.1',
+      remoteAsn: 65001,
+      gracefulRestart: true,
+    });
+    const caps = (restarting: boolean): Capability[] => [
+      MP4,
+      { kind: 'four-octet-as', asn: 65001 },
+      {
+        kind: 'graceful-restart',
+        restarting,
+        notification: false,
+        restartTime: 90,
+        families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+      },
+    ];
+    const a = P('198.51.100.0/24');
+    const b = P('198.51.101.0/24');
+    const attrs = { origin: Origin.IGP, asPath: seq(65001), nextHop: A4('10.0.12.1') };
+    const first = await Scripted.connect(net, '10.0.12.1', '10.0.12.2', NEW_CTX);
+    await first.establish(65001, caps(false), clock);
+    announce(first, attrs, [a, b]);
+    await until(() => B.rib.selected(a) !== undefined && B.rib.selected(b) !== undefined, clock);
+    // The peer restarts: its TCP connection dies without a NOTIFICATION.
+    first.conn.destroy();
+    await until(() => B.speaker.peerOf('10.0.12.1').state !== 'Established', clock);
+    expect(B.speaker.status()[0]!.families['ipv4-unicast']!.stale).toBe(2);
+    const again = await Scripted.connect(net, '10.0.12.1', '10.0.12.2', NEW_CTX);
+    await again.establish(65001, caps(true), clock);
+    // Stale routes stay until End-of-RIB; the re-sent one is fresh again.
+    announce(again, { ...attrs, med: 5 }, [a]);
+    await until(() => B.rib.selected(a)?.paths[0]?.attrs.attrs.med === 5, clock);
+    expect(B.rib.selected(b)).toBeDefined();
+    expect(B.speaker.status()[0]!.families['ipv4-unicast']!.stale).toBe(1);
+    again.conn.write(endOfRib(1, 1));
+    await until(() => B.rib.selected(b) === undefined, clock);
+    expect(B.rib.selected(a)).toBeDefined();
+    expect(B.speaker.status()[0]!.counters.staleRemoved).toBe(1);
   });
 });
 
