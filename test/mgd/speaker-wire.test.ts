@@ -36,6 +36,7 @@ import {
   prefix6FromAddr,
   type Addr6,
   type Prefix,
+  type Prefix4,
 } from '../../wire/ip/index.js';
 import { RouteChanges } from '../../mgd/bgp/export.js';
 import { DEFAULT_FSM_CONFIG } from '../../mgd/bgp/fsm.js';
@@ -520,6 +521,46 @@ describe('graceful restart after a NOTIFICATION (RFC 8538)', () => {
     });
     await until(() => s.B.speaker.peerOf('10.0.12.1').state !== 'Established', s.clock);
     expect(s.B.rib.selected(s.p)).toBeUndefined();
+  });
+});
+
+describe('ADD-PATH receive (RFC 7911)', () => {
+  it('keeps each path identifier as its own RIB path and withdraws them one by one', async () => {
+    const net = new MemoryNetwork();
+    const clock = new FakeClock();
+    const B = await dut(net, clock, 65002, '10.0.12.2', {
+      address: '10.0.12.1',
+      remoteAsn: 65001,
+      addPath: new Map([[AFISAFI_IPV4_UNICAST, 'receive' as const]]),
+    });
+    const ctx: CodecContext = { ...NEW_CTX, addPath: new Set([AFISAFI_IPV4_UNICAST]) };
+    const peer = await Scripted.connect(net, '10.0.12.1', '10.0.12.2', ctx);
+    await peer.establish(
+      65001,
+      [
+        MP4,
+        { kind: 'four-octet-as', asn: 65001 },
+        { kind: 'add-path', entries: [{ afi: 1, safi: 1, sendReceive: 2 }] },
+      ],
+      clock,
+    );
+    expect(B.speaker.peerOf('10.0.12.1').session?.addPathRx.has(AFISAFI_IPV4_UNICAST)).toBe(true);
+    const p = P('198.51.100.0/24');
+    const attrs = { origin: Origin.IGP, asPath: seq(65001), nextHop: A4('10.0.12.1') };
+    for (const m of buildAnnouncements(attrs, [p], ctx, [1])) peer.conn.write(m);
+    for (const m of buildAnnouncements({ ...attrs, med: 9, nextHop: A4('10.0.12.3') }, [p], ctx, [2]))
+      peer.conn.write(m);
+    await until(() => B.rib.paths(p).length === 2, clock);
+    expect(
+      B.rib
+        .paths(p)
+        .map((x) => x.pathId)
+        .sort(),
+    ).toEqual([1, 2]);
+    expect(B.speaker.status()[0]!.families['ipv4-unicast']).toMatchObject({ received: 2, accepted: 2 });
+    peer.send({ type: 2, withdrawn: [p as Prefix4], withdrawnPathIds: [1], attrs: {}, nlri: [] });
+    await until(() => B.rib.paths(p).length === 1, clock);
+    expect(B.rib.paths(p)[0]?.pathId).toBe(2);
   });
 });
 
