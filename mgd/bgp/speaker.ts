@@ -730,9 +730,18 @@ export class Speaker implements PeerHandler {
     this.dropAll(nb);
   }
 
-  /** Any FSM transition (debug log). */
+  /** Any FSM transition: falling back to Idle is worth an operator's attention, the rest is debug. */
   stateChange(peer: Peer, from: string, to: string, reason: TransitionReason): void {
-    this.log.debug({ peer: peer.name, from, to, reason }, 'BGP state change');
+    const quiet = to !== 'Idle' || reason.kind === 'admin-stop' || reason.kind === 'tcp-failed';
+    const entry = {
+      peer: peer.name,
+      from,
+      to,
+      reason,
+      ...(peer.lastError !== undefined ? { error: peer.lastError } : {}),
+    };
+    if (quiet) this.log.debug(entry, 'BGP state change');
+    else this.log.info(entry, 'BGP state change');
   }
 
   // ----- import -----
