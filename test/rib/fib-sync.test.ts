@@ -141,4 +141,24 @@ describe('FibSync with the memory backend', () => {
       hopsMatch([{ addr: a4('10.0.0.1'), ifname: 'eth1' }], [{ addr: a4('10.0.0.1'), ifname: 'eth0' }]),
     ).toBe(false);
   });
+
+  it('applies changes that arrive while a batch is in the backend without waiting for another event', async () => {
+    const { rib } = makeRib();
+    const fib = new MemoryFib();
+    const plain = fib.apply.bind(fib);
+    // A backend that takes 30 ms per batch, as the kernel does for a large one.
+    fib.apply = async (ops) => {
+      await new Promise((r) => setTimeout(r, 30));
+      return plain(ops);
+    };
+    const sync = new FibSync(rib, fib, { scanMs: 0 });
+    await sync.start();
+    rib.addPath(p4('198.51.100.0/24'), { source: 'static', nexthops: [hop('10.0.0.1')] });
+    await new Promise((r) => setTimeout(r, 10));
+    rib.addPath(p4('203.0.113.0/24'), { source: 'static', nexthops: [hop('10.0.0.2')] });
+    // No settled() here: it would kick the synchroniser itself.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(tableText(fib)).toEqual(ribText(rib));
+    await sync.stop();
+  });
 });
