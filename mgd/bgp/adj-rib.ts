@@ -49,6 +49,7 @@ export interface InRoute {
 export class AdjRibIn {
   private readonly tables = new Map<number, Map<number | string, InRoute>>();
   private readonly acceptedCount = new Map<number, number>();
+  private readonly staleCount = new Map<number, number>();
 
   /** The table of one family. */
   table(family: number): Map<number | string, InRoute> {
@@ -70,6 +71,19 @@ export class AdjRibIn {
     return this.acceptedCount.get(family) ?? 0;
   }
 
+  /** Routes still marked stale in a family. */
+  stale(family: number): number {
+    return this.staleCount.get(family) ?? 0;
+  }
+
+  /** Mark every route of a family stale (graceful restart, RFC 7313 BoRR). */
+  markStale(family: number): void {
+    const t = this.tables.get(family);
+    if (t === undefined) return;
+    for (const r of t.values()) r.stale = true;
+    this.staleCount.set(family, t.size);
+  }
+
   /** Record the import verdict of a route (keeps the accepted counter right). */
   setAccepted(family: number, r: InRoute, accepted: boolean): void {
     if (r.accepted === accepted) return;
@@ -85,6 +99,8 @@ export class AdjRibIn {
     const old = t.get(k);
     t.set(k, r);
     if (old?.accepted === true) this.acceptedCount.set(fam, this.accepted(fam) - 1);
+    if (old?.stale === true) this.staleCount.set(fam, this.stale(fam) - 1);
+    if (r.stale) this.staleCount.set(fam, this.stale(fam) + 1);
     return old;
   }
 
@@ -98,6 +114,7 @@ export class AdjRibIn {
     if (old === undefined) return undefined;
     t.delete(k);
     if (old.accepted) this.acceptedCount.set(fam, this.accepted(fam) - 1);
+    if (old.stale) this.staleCount.set(fam, this.stale(fam) - 1);
     return old;
   }
 
@@ -110,6 +127,7 @@ export class AdjRibIn {
   clear(): void {
     this.tables.clear();
     this.acceptedCount.clear();
+    this.staleCount.clear();
   }
 }
 

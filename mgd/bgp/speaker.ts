@@ -833,7 +833,7 @@ export class Speaker implements PeerHandler {
   }
 
   private markStale(nb: Neighbor, fam: number): void {
-    for (const r of nb.adjIn.table(fam).values()) r.stale = true;
+    nb.adjIn.markStale(fam);
     nb.staleFamilies.add(fam);
   }
 
@@ -1112,8 +1112,7 @@ export class Speaker implements PeerHandler {
     const s = nb.session;
     const families: Record<string, FamilyCounts> = {};
     for (const fam of nb.settings.families) {
-      let stale = 0;
-      for (const r of nb.adjIn.table(fam).values()) if (r.stale) stale++;
+      const stale = nb.adjIn.stale(fam);
       families[
         fam === AFISAFI_IPV4_UNICAST
           ? 'ipv4-unicast'
