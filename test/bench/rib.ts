@@ -28,6 +28,23 @@ function rng(seed: number): () => number {
 }
 
 /** One UPDATE's worth of input: an attribute set and the prefixes that carry it. */
+interface Peer {
+  readonly id: string;
+  readonly as: number;
+  readonly hop: number;
+  ups: Update[];
+}
+
+interface RunResult {
+  readonly tIns: number;
+  readonly tWd: number;
+  readonly cIns: number;
+  readonly cWd: number;
+  readonly heap: number;
+  readonly rss: number;
+  readonly stats: string;
+}
+
 interface Update {
   readonly attrs: PathAttributes;
   readonly prefixes: Prefix4[];
@@ -65,6 +82,53 @@ function median(xs: number[]): number {
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
 
+/** One load and withdrawal in a fresh RIB; everything it allocates dies with this frame. */
+function runOnce(peers: readonly Peer[]): RunResult {
+  gc!();
+  const heap0 = process.memoryUsage().heapUsed;
+  const rss0 = process.memoryUsage().rss;
+  // The neighbours' addresses are on a connected subnet, as on a real peering LAN.
+  const connected = new MemoryConnectedRoutes();
+  connected.set([{ afi: 4, prefix: prefix4Unchecked(0xc0000200, 24), ifname: 'eth0' }]);
+  const rib = new Rib({ connected });
+  const sub = rib.bus.subscribe('fib');
+  for (const p of peers) {
+    rib.addSource({ id: p.id, kind: 'bgp', ebgp: true, peerAddr: p.hop, routerId: p.hop });
+  }
+
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r0 = rib;
+  r0.batch(() => {
+    for (const p of peers) {
+      const nexthops = [{ addr: p.hop }];
+      for (const u of p.ups) {
+        const input: PathInput = { source: p.id, attrs: u.attrs, nexthops };
+        for (const px of u.prefixes) r0.addPath(px, input);
+      }
+    }
+  });
+  const tIns = performance.now() - t0;
+  const cIns = cpuMs(process.cpuUsage(c0));
+  sub.drain();
+  gc!();
+  const m = process.memoryUsage();
+  const s = rib.stats();
+  const stats = `${s.prefixes4} prefixes, ${s.paths} paths, ${s.selected} selected, ${s.attrSets} attribute sets`;
+
+  const c1 = process.cpuUsage();
+  const t1 = performance.now();
+  r0.batch(() => {
+    for (const p of peers) for (const u of p.ups) for (const px of u.prefixes) r0.removePath(px, p.id);
+  });
+  const tWd = performance.now() - t1;
+  const cWd = cpuMs(process.cpuUsage(c1));
+  sub.drain();
+  const s2 = rib.stats();
+  if (s2.paths !== 0 || s2.attrSets !== 0) throw new Error(`withdraw left ${JSON.stringify(s2)}`);
+  return { tIns, tWd, cIns, cWd, heap: m.heapUsed - heap0, rss: m.rss - rss0, stats };
+}
+
 function main(): void {
   console.log(
     `load average ${loadavg()
@@ -84,9 +148,9 @@ function main(): void {
     prefixes.push(p);
   }
   seen.clear();
-  const peers = [
-    { id: 'bgp:192.0.2.1', as: 64501, hop: 0xc0000201, ups: [] as Update[] },
-    { id: 'bgp:192.0.2.2', as: 64502, hop: 0xc0000202, ups: [] as Update[] },
+  const peers: Peer[] = [
+    { id: 'bgp:192.0.2.1', as: 64501, hop: 0xc0000201, ups: [] },
+    { id: 'bgp:192.0.2.2', as: 64502, hop: 0xc0000202, ups: [] },
   ];
   peers[0]!.ups = makeUpdates(peers[0]!.as, prefixes, 1);
   peers[1]!.ups = makeUpdates(peers[1]!.as, prefixes, 2);
@@ -99,57 +163,16 @@ function main(): void {
   const wdCpu: number[] = [];
   let stats = '';
   for (let run = 0; run < RUNS; run++) {
-    gc!();
-    const heap0 = process.memoryUsage().heapUsed;
-    const rss0 = process.memoryUsage().rss;
-    // The neighbours' addresses are on a connected subnet, as on a real peering LAN.
-    const connected = new MemoryConnectedRoutes();
-    connected.set([{ afi: 4, prefix: prefix4Unchecked(0xc0000200, 24), ifname: 'eth0' }]);
-    let rib: Rib | undefined = new Rib({ connected });
-    const sub = rib.bus.subscribe('fib');
-    for (const p of peers) {
-      rib.addSource({ id: p.id, kind: 'bgp', ebgp: true, peerAddr: p.hop, routerId: p.hop });
-    }
-
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const r0 = rib;
-    r0.batch(() => {
-      for (const p of peers) {
-        const nexthops = [{ addr: p.hop }];
-        for (const u of p.ups) {
-          const input: PathInput = { source: p.id, attrs: u.attrs, nexthops };
-          for (const px of u.prefixes) r0.addPath(px, input);
-        }
-      }
-    });
-    const tIns = performance.now() - t0;
-    const cIns = cpuMs(process.cpuUsage(c0));
-    sub.drain();
-    gc!();
-    const m = process.memoryUsage();
-    const s = rib.stats();
-    stats = `${s.prefixes4} prefixes, ${s.paths} paths, ${s.selected} selected, ${s.attrSets} attribute sets`;
-
-    const c1 = process.cpuUsage();
-    const t1 = performance.now();
-    r0.batch(() => {
-      for (const p of peers) for (const u of p.ups) for (const px of u.prefixes) r0.removePath(px, p.id);
-    });
-    const tWd = performance.now() - t1;
-    const cWd = cpuMs(process.cpuUsage(c1));
-    sub.drain();
-    const s2 = rib.stats();
-    if (s2.paths !== 0 || s2.attrSets !== 0) throw new Error(`withdraw left ${JSON.stringify(s2)}`);
-    rib = undefined;
-    ins.push(tIns);
-    wd.push(tWd);
-    insCpu.push(cIns);
-    wdCpu.push(cWd);
-    heap.push(m.heapUsed - heap0);
-    rss.push(m.rss - rss0);
+    const r = runOnce(peers);
+    stats = r.stats;
+    ins.push(r.tIns);
+    wd.push(r.tWd);
+    insCpu.push(r.cIns);
+    wdCpu.push(r.cWd);
+    heap.push(r.heap);
+    rss.push(r.rss);
     console.log(
-      `run ${run + 1}: insert ${tIns.toFixed(0)} ms (cpu ${cIns.toFixed(0)}), withdraw ${tWd.toFixed(0)} ms (cpu ${cWd.toFixed(0)}), RIB heap ${mb(m.heapUsed - heap0)}, RSS growth ${mb(m.rss - rss0)}`,
+      `run ${run + 1}: insert ${r.tIns.toFixed(0)} ms (cpu ${r.cIns.toFixed(0)}), withdraw ${r.tWd.toFixed(0)} ms (cpu ${r.cWd.toFixed(0)}), RIB heap ${mb(r.heap)}, RSS growth ${mb(r.rss)}`,
     );
   }
   const paths = peers[0]!.ups.reduce((n, u) => n + u.prefixes.length, 0) * 2;
