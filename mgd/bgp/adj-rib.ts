@@ -7,11 +7,16 @@
 // (RFC 4724 §4.2) and whether import accepted them (for the accepted counter and maximum-prefix).
 // Adj-RIB-Out records the outgoing attribute set we advertised, so a RIB change becomes an UPDATE
 // only when what the peer would receive differs.
+//
+// Tables are keyed by prefix through rib/prefix-map.ts (unboxed integer keys per prefix length
+// for IPv4): a Map keyed by the IPv4 prefix number itself boxes and hashes doubles, which showed
+// as the largest cost of a full-table dump.
 
 import type { NextHop } from '../../rib/types.js';
 import { AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST } from '../../wire/bgp/constants.js';
 import type { PathAttributes } from '../../wire/bgp/types.js';
-import { isPrefix4, key6, type Prefix } from '../../wire/ip/index.js';
+import { Prefix4Map, Prefix6Map } from '../../rib/prefix-map.js';
+import { isPrefix4, key6, type Prefix, type Prefix4, type Prefix6 } from '../../wire/ip/index.js';
 
 // ===== Keys =====
 
@@ -29,6 +34,66 @@ export function familyOf(prefix: Prefix): number {
 /** The families we carry, in the order End-of-RIB and dumps go out. */
 export const FAMILIES: readonly number[] = [AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST];
 
+// ===== Prefix tables =====
+
+/** A map from prefixes of both families to values. */
+export class PrefixTable<V> {
+  private readonly t4 = new Prefix4Map<V>();
+  private readonly t6 = new Prefix6Map<V>();
+
+  /** Entries of one family. */
+  size(family: number): number {
+    return family === AFISAFI_IPV4_UNICAST ? this.t4.size : this.t6.size;
+  }
+
+  /** Entries of both families. */
+  get total(): number {
+    return this.t4.size + this.t6.size;
+  }
+
+  get(p: Prefix): V | undefined {
+    return isPrefix4(p) ? this.t4.get(p) : this.t6.get(p);
+  }
+
+  set(p: Prefix, v: V): void {
+    if (isPrefix4(p)) this.t4.set(p, v);
+    else this.t6.set(p, v);
+  }
+
+  delete(p: Prefix): boolean {
+    return isPrefix4(p) ? this.t4.delete(p) : this.t6.delete(p);
+  }
+
+  clear(): void {
+    this.t4.clear();
+    this.t6.clear();
+  }
+
+  /** The entries of one family. */
+  entries(family: number): IterableIterator<[Prefix, V]> {
+    return family === AFISAFI_IPV4_UNICAST ? this.t4.entries() : this.t6.entries();
+  }
+
+  /** The values of one family. */
+  values(family: number): IterableIterator<V> {
+    return family === AFISAFI_IPV4_UNICAST ? this.t4.values() : this.t6.values();
+  }
+
+  /** Take and remove up to `max` prefixes of one family into `out`. */
+  take(family: number, max: number, out: Prefix[]): void {
+    if (max <= 0) return;
+    if (family === AFISAFI_IPV4_UNICAST) {
+      const pairs: [Prefix4, V][] = [];
+      this.t4.take(max, pairs);
+      for (const [p] of pairs) out.push(p);
+    } else {
+      const pairs: [Prefix6, V][] = [];
+      this.t6.take(max, pairs);
+      for (const [p] of pairs) out.push(p);
+    }
+  }
+}
+
 // ===== Adj-RIB-In =====
 
 /** One route as received, after sanitising (RFC 6793 merge, eBGP-only attribute removal). */
@@ -45,25 +110,36 @@ export interface InRoute {
   stale: boolean;
 }
 
-/** A neighbour's routes before import policy, per family. */
+/**
+ * A neighbour's routes before import policy. Routes without a path identifier (the usual case)
+ * live in a prefix table; ADD-PATH routes with identifiers in a text-keyed map beside it.
+ */
 export class AdjRibIn {
-  private readonly tables = new Map<number, Map<number | string, InRoute>>();
+  private readonly plain = new PrefixTable<InRoute>();
+  private readonly withIds = new Map<string, InRoute>();
+  private readonly idCount = new Map<number, number>();
   private readonly acceptedCount = new Map<number, number>();
   private readonly staleCount = new Map<number, number>();
 
-  /** The table of one family. */
-  table(family: number): Map<number | string, InRoute> {
-    let t = this.tables.get(family);
-    if (t === undefined) {
-      t = new Map();
-      this.tables.set(family, t);
-    }
-    return t;
+  /** The route for a prefix and path identifier. */
+  get(prefix: Prefix, pathId: number): InRoute | undefined {
+    return pathId === 0 ? this.plain.get(prefix) : this.withIds.get(routeKey(prefix, pathId) as string);
+  }
+
+  /** Every route of one family. */
+  *values(family: number): IterableIterator<InRoute> {
+    yield* this.plain.values(family);
+    for (const r of this.withIds.values()) if (familyOf(r.prefix) === family) yield r;
+  }
+
+  /** Every route of every family. */
+  *all(): IterableIterator<InRoute> {
+    for (const f of FAMILIES) yield* this.values(f);
   }
 
   /** Routes received in a family. */
   received(family: number): number {
-    return this.tables.get(family)?.size ?? 0;
+    return this.plain.size(family) + (this.idCount.get(family) ?? 0);
   }
 
   /** Routes accepted by import in a family. */
@@ -78,10 +154,8 @@ export class AdjRibIn {
 
   /** Mark every route of a family stale (graceful restart, RFC 7313 BoRR). */
   markStale(family: number): void {
-    const t = this.tables.get(family);
-    if (t === undefined) return;
-    for (const r of t.values()) r.stale = true;
-    this.staleCount.set(family, t.size);
+    for (const r of this.values(family)) r.stale = true;
+    this.staleCount.set(family, this.received(family));
   }
 
   /** Record the import verdict of a route (keeps the accepted counter right). */
@@ -94,10 +168,16 @@ export class AdjRibIn {
   /** Store a route; returns the one it replaced. */
   put(r: InRoute): InRoute | undefined {
     const fam = familyOf(r.prefix);
-    const t = this.table(fam);
-    const k = routeKey(r.prefix, r.pathId);
-    const old = t.get(k);
-    t.set(k, r);
+    let old: InRoute | undefined;
+    if (r.pathId === 0) {
+      old = this.plain.get(r.prefix);
+      this.plain.set(r.prefix, r);
+    } else {
+      const k = routeKey(r.prefix, r.pathId) as string;
+      old = this.withIds.get(k);
+      this.withIds.set(k, r);
+      if (old === undefined) this.idCount.set(fam, (this.idCount.get(fam) ?? 0) + 1);
+    }
     if (old?.accepted === true) this.acceptedCount.set(fam, this.accepted(fam) - 1);
     if (old?.stale === true) this.staleCount.set(fam, this.stale(fam) - 1);
     if (r.stale) this.staleCount.set(fam, this.stale(fam) + 1);
@@ -107,25 +187,29 @@ export class AdjRibIn {
   /** Remove a route; returns it if it was there. */
   remove(prefix: Prefix, pathId: number): InRoute | undefined {
     const fam = familyOf(prefix);
-    const t = this.tables.get(fam);
-    if (t === undefined) return undefined;
-    const k = routeKey(prefix, pathId);
-    const old = t.get(k);
+    let old: InRoute | undefined;
+    if (pathId === 0) {
+      old = this.plain.get(prefix);
+      if (old !== undefined) this.plain.delete(prefix);
+    } else {
+      const k = routeKey(prefix, pathId) as string;
+      old = this.withIds.get(k);
+      if (old !== undefined) {
+        this.withIds.delete(k);
+        this.idCount.set(fam, (this.idCount.get(fam) ?? 0) - 1);
+      }
+    }
     if (old === undefined) return undefined;
-    t.delete(k);
     if (old.accepted) this.acceptedCount.set(fam, this.accepted(fam) - 1);
     if (old.stale) this.staleCount.set(fam, this.stale(fam) - 1);
     return old;
   }
 
-  /** Every route of every family. */
-  *all(): IterableIterator<InRoute> {
-    for (const t of this.tables.values()) yield* t.values();
-  }
-
   /** Forget everything. */
   clear(): void {
-    this.tables.clear();
+    this.plain.clear();
+    this.withIds.clear();
+    this.idCount.clear();
     this.acceptedCount.clear();
     this.staleCount.clear();
   }
@@ -141,39 +225,33 @@ export interface OutRoute {
   readonly key: string;
 }
 
-/** What we advertised to a neighbour, per family. */
+/** What we advertised to a neighbour, per prefix. */
 export class AdjRibOut {
-  private readonly tables = new Map<number, Map<number | string, { prefix: Prefix; out: OutRoute }>>();
-
-  /** The table of one family. */
-  table(family: number): Map<number | string, { prefix: Prefix; out: OutRoute }> {
-    let t = this.tables.get(family);
-    if (t === undefined) {
-      t = new Map();
-      this.tables.set(family, t);
-    }
-    return t;
-  }
+  private readonly t = new PrefixTable<OutRoute>();
 
   /** What was last sent for a prefix. */
   get(prefix: Prefix): OutRoute | undefined {
-    return this.tables.get(familyOf(prefix))?.get(routeKey(prefix))?.out;
+    return this.t.get(prefix);
   }
 
   /** Record an advertisement (`out`) or a withdrawal (undefined). */
   set(prefix: Prefix, out: OutRoute | undefined): void {
-    const t = this.table(familyOf(prefix));
-    if (out === undefined) t.delete(routeKey(prefix));
-    else t.set(routeKey(prefix), { prefix, out });
+    if (out === undefined) this.t.delete(prefix);
+    else this.t.set(prefix, out);
+  }
+
+  /** The prefixes advertised in a family. */
+  *prefixes(family: number): IterableIterator<Prefix> {
+    for (const [p] of this.t.entries(family)) yield p;
   }
 
   /** Prefixes advertised in a family. */
   advertised(family: number): number {
-    return this.tables.get(family)?.size ?? 0;
+    return this.t.size(family);
   }
 
   /** Forget everything (the session went down). */
   clear(): void {
-    this.tables.clear();
+    this.t.clear();
   }
 }

@@ -31,7 +31,15 @@ import {
 } from '../../wire/bgp/constants.js';
 import type { RouteRefreshMessage, UpdateMessage } from '../../wire/bgp/types.js';
 import { Addr6, isPrefix4, parseAddr4, parseAddr6, type Addr4, type Prefix } from '../../wire/ip/index.js';
-import { AdjRibIn, AdjRibOut, familyOf, routeKey, type InRoute, type OutRoute } from './adj-rib.js';
+import {
+  AdjRibIn,
+  AdjRibOut,
+  PrefixTable,
+  familyOf,
+  routeKey,
+  type InRoute,
+  type OutRoute,
+} from './adj-rib.js';
 import { exportRoute, type ExportTarget, type PathOrigin, type RouteChanges } from './export.js';
 import type { FsmConfig, TransitionReason } from './fsm.js';
 import { parseUpdate, ruleFailure, type ImportSession } from './import.js';
@@ -178,11 +186,11 @@ class Neighbor {
   readonly adjIn = new AdjRibIn();
   readonly adjOut = new AdjRibOut();
   /** Prefixes to look at again, per family. */
-  readonly pending = new Map<number, Map<number | string, Prefix>>();
+  readonly pending = new PrefixTable<true>();
   /** Messages to send once `pending` is empty (End-of-RIB, EoRR). */
   markers: { family: number; kind: 'eor' | 'eorr' }[] = [];
   /** Prefixes to re-send even when Adj-RIB-Out says they were sent (ROUTE-REFRESH, soft-out). */
-  readonly force = new Map<number | string, true>();
+  readonly force = new PrefixTable<true>();
   session: NegotiatedSession | undefined;
   target: Map<number, ExportTarget> = new Map();
   importSession: ImportSession | undefined;
@@ -225,20 +233,8 @@ class Neighbor {
     return this.session !== undefined ? !this.session.ibgp : true;
   }
 
-  /** The pending set of one family. */
-  pendingFor(family: number): Map<number | string, Prefix> {
-    let m = this.pending.get(family);
-    if (m === undefined) {
-      m = new Map();
-      this.pending.set(family, m);
-    }
-    return m;
-  }
-
   get pendingCount(): number {
-    let n = 0;
-    for (const m of this.pending.values()) n += m.size;
-    return n;
+    return this.pending.total;
   }
 }
 
@@ -540,8 +536,7 @@ export class Speaker implements PeerHandler {
       this.changes.batch(() => {
         for (; i < end; i++) {
           const r = routes[i]!;
-          if (nb.adjIn.table(familyOf(r.prefix)).get(routeKey(r.prefix, r.pathId)) === r)
-            this.importRoute(nb, r);
+          if (nb.adjIn.get(r.prefix, r.pathId) === r) this.importRoute(nb, r);
         }
       });
       if (i < routes.length) setImmediate(slice);
@@ -839,9 +834,8 @@ export class Speaker implements PeerHandler {
 
   private purgeStale(nb: Neighbor, fam: number): void {
     nb.staleFamilies.delete(fam);
-    const t = nb.adjIn.table(fam);
     const gone: InRoute[] = [];
-    for (const r of t.values()) if (r.stale) gone.push(r);
+    for (const r of nb.adjIn.values(fam)) if (r.stale) gone.push(r);
     for (const r of gone) nb.adjIn.remove(r.prefix, r.pathId);
     this.removeFromRib(nb, gone);
     nb.counters.staleRemoved += gone.length;
@@ -877,7 +871,7 @@ export class Speaker implements PeerHandler {
         for (; i < end; i++) {
           const r = routes[i]!;
           if (!r.accepted) continue;
-          const now = nb.adjIn.table(familyOf(r.prefix)).get(routeKey(r.prefix, r.pathId));
+          const now = nb.adjIn.get(r.prefix, r.pathId);
           if (now?.accepted === true) continue;
           this.changes.remove(r.prefix, nb.source, r.pathId);
         }
@@ -892,11 +886,10 @@ export class Speaker implements PeerHandler {
   /** A prefix's paths were written (any source): every Established neighbour looks again. */
   private touched(p: Prefix): void {
     const fam = familyOf(p);
-    const k = routeKey(p);
     for (const nb of this.neighbors.values()) {
       if (nb.session === undefined || !nb.session.families.has(fam)) continue;
-      nb.pendingFor(fam).set(k, p);
-      this.scheduleFlush(nb);
+      nb.pending.set(p, true);
+      if (!nb.flushScheduled) this.scheduleFlush(nb);
     }
   }
 
@@ -911,16 +904,14 @@ export class Speaker implements PeerHandler {
 
   /** Queue a whole family for a neighbour: the RIB's prefixes and what was advertised. */
   private queueFamily(nb: Neighbor, fam: number, force: boolean): void {
-    const pend = nb.pendingFor(fam);
     for (const e of this.changes.rib.entriesOf(fam === AFISAFI_IPV4_UNICAST ? 4 : 6)) {
       if (e.nsel === 0) continue;
-      const k = routeKey(e.prefix);
-      pend.set(k, e.prefix);
-      if (force) nb.force.set(k, true);
+      nb.pending.set(e.prefix, true);
+      if (force) nb.force.set(e.prefix, true);
     }
-    for (const [k, v] of nb.adjOut.table(fam)) {
-      pend.set(k, v.prefix);
-      if (force) nb.force.set(k, true);
+    for (const p of nb.adjOut.prefixes(fam)) {
+      nb.pending.set(p, true);
+      if (force) nb.force.set(p, true);
     }
   }
 
@@ -1043,16 +1034,15 @@ export class Speaker implements PeerHandler {
     const ctx = s.tx;
     const announce = new Map<string, { out: OutRoute; prefixes: Prefix[] }>();
     const withdraw: Prefix[] = [];
-    let budget = this.sliceSize;
+    const batch: Prefix[] = [];
     for (const fam of FAMILY_ORDER) {
-      const pend = nb.pending.get(fam);
-      if (pend === undefined) continue;
-      for (const [k, p] of pend) {
-        if (budget-- <= 0) break;
-        pend.delete(k);
+      const from = batch.length;
+      nb.pending.take(fam, this.sliceSize - batch.length, batch);
+      for (let i = from; i < batch.length; i++) {
+        const p = batch[i]!;
         const want = this.desired(nb, fam, p);
         const had = nb.adjOut.get(p);
-        const forced = nb.force.delete(k);
+        const forced = nb.force.size(fam) > 0 && nb.force.delete(p);
         if (want === undefined) {
           if (had === undefined) continue;
           withdraw.push(p);
