@@ -20,8 +20,8 @@
 // flap or reachability change touches only the prefixes using that next hop. Next-hop
 // reachability (`NhState`, one per distinct address and interface) is resolved by longest match
 // over connected routes and the RIB's own selected routes; it is re-checked only when a selected
-// route covering it changes. Measured (test/bench/rib.ts): ~217 bytes of heap per path for
-// 500k prefixes x 2 neighbours with 65k attribute sets (the sets themselves ~40 MB of that). The
+// route covering it changes. Measured (test/bench/rib.ts): ~174 bytes of heap per path for
+// 500k prefixes x 2 neighbours with 65k attribute sets (the sets themselves some 20 MB). The
 // next step down is to hold the first two paths inline in `Entry` (no per-prefix array) and to
 // replace the per-length Maps with an open-addressing table over typed arrays.
 //
