@@ -34,6 +34,7 @@ import { Addr6, isPrefix4, parseAddr4, parseAddr6, type Addr4, type Prefix } fro
 import {
   AdjRibIn,
   AdjRibOut,
+  FAMILIES,
   PrefixTable,
   familyOf,
   routeKey,
@@ -606,7 +607,7 @@ export class Speaker implements PeerHandler {
       if (nb.staleFamilies.size > 0) this.armStaleTimer(nb);
     }
     // Initial dump of every family, each followed by End-of-RIB.
-    for (const fam of FAMILY_ORDER) {
+    for (const fam of FAMILIES) {
       if (!session.families.has(fam)) continue;
       this.queueFamily(nb, fam, false);
       nb.markers.push({ family: fam, kind: 'eor' });
@@ -710,7 +711,7 @@ export class Speaker implements PeerHandler {
     const keep = gr !== undefined && nb.settings.gracefulRestart && gracefulDown(reason, gr.notification);
     this.log.info({ peer: nb.settings.address, reason, gracefulRestart: keep }, 'session left Established');
     if (keep && gr.restartTime > 0) {
-      for (const fam of FAMILY_ORDER) if (session?.families.has(fam) === true) this.markStale(nb, fam);
+      for (const fam of FAMILIES) if (session?.families.has(fam) === true) this.markStale(nb, fam);
       nb.restartTimer?.cancel();
       nb.restartUntil = this.clock.now() + gr.restartTime * 1000;
       nb.restartTimer = this.clock.setTimer(nb.restartUntil, () => {
@@ -1035,7 +1036,7 @@ export class Speaker implements PeerHandler {
     const announce = new Map<string, { out: OutRoute; prefixes: Prefix[] }>();
     const withdraw: Prefix[] = [];
     const batch: Prefix[] = [];
-    for (const fam of FAMILY_ORDER) {
+    for (const fam of FAMILIES) {
       const from = batch.length;
       nb.pending.take(fam, this.sliceSize - batch.length, batch);
       for (let i = from; i < batch.length; i++) {
@@ -1149,8 +1150,6 @@ export class Speaker implements PeerHandler {
 }
 
 // ===== Helpers =====
-
-const FAMILY_ORDER: readonly number[] = [AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST];
 
 /** Routes taken out of the RIB per event-loop turn when a neighbour's table goes. */
 const REMOVE_SLICE = 10_000;
