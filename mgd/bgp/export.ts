@@ -227,8 +227,16 @@ export function finishRoute(
     nhText = formatAddr4(hop);
   } else if (v4 && typeof hop !== 'number') {
     if (!t.extendedNextHop4) return undefined;
-    out.mpReach = { afi: Afi.IPV4, safi: Safi.UNICAST, nextHop: hop, nlri: [] };
-    nhText = formatAddr6(hop);
+    // RFC 8950 §3 carries the RFC 2545 forms: over a link-local session, global + link-local.
+    const ll = hop.isLinkLocal() ? hop : undefined;
+    out.mpReach = {
+      afi: Afi.IPV4,
+      safi: Safi.UNICAST,
+      nextHop: hop,
+      ...(ll !== undefined ? { nextHopLinkLocal: ll } : {}),
+      nlri: [],
+    };
+    nhText = formatAddr6(hop) + (ll !== undefined ? `+${formatAddr6(ll)}` : '');
   } else {
     const g = typeof hop === 'number' ? mapped(hop) : hop;
     out.mpReach = {

@@ -89,6 +89,8 @@ export interface NeighborSettings {
   /** Restart time we advertise (seconds). */
   readonly gracefulRestartTime: number;
   readonly addPath: ReadonlyMap<number, AddPathMode>;
+  /** Offer IPv4 routes over IPv6 next hops (RFC 8950), e.g. on unnumbered link-local sessions. */
+  readonly extendedNextHop?: boolean;
   readonly description?: string;
 }
 
@@ -446,7 +448,7 @@ export class Speaker implements PeerHandler {
       peerAsn: s.remoteAsn,
       extendedMessage: true,
       enhancedRouteRefresh: true,
-      extendedNextHop: [],
+      extendedNextHop: s.extendedNextHop === true ? [AFISAFI_IPV4_UNICAST] : [],
       addPath: s.addPath,
       ...(s.gracefulRestart ? { gracefulRestartTime: s.gracefulRestartTime } : {}),
     };
@@ -1185,6 +1187,7 @@ function sessionKey(s: NeighborSettings): string {
     s.gracefulRestart,
     s.gracefulRestartTime,
     [...s.addPath],
+    s.extendedNextHop === true,
   ]);
 }
 

@@ -370,6 +370,7 @@ function neighborSettings(
     gracefulRestart: n.gracefulRestart?.enabled ?? NEIGHBOR_DEFAULTS.gracefulRestart,
     gracefulRestartTime: n.gracefulRestart?.restartTime ?? NEIGHBOR_DEFAULTS.gracefulRestartTime,
     addPath,
+    extendedNextHop: n.extendedNextHop ?? /^fe80:/i.test(n.address),
     ...(n.description !== undefined ? { description: n.description } : {}),
   };
 }

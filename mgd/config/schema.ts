@@ -100,6 +100,11 @@ export const NeighborSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    extendedNextHop: Type.Optional(
+      Type.Boolean({
+        description: 'IPv4 routes over IPv6 next hops (RFC 8950); default on for link-local neighbours',
+      }),
+    ),
     description: Type.Optional(Type.String()),
   },
   { additionalProperties: false },

@@ -97,6 +97,9 @@ describe('mgd configuration', () => {
     expect(r1!.neighbors[1]!.exportPolicy).toBeUndefined();
     expect(r2?.neighbors[0]?.address).toBe('fe80::1%eth0');
     expect(r2?.neighbors[0]?.addPath.get(AFISAFI_IPV6_UNICAST)).toBe('both');
+    // Unnumbered (link-local) neighbours carry IPv4 over IPv6 next hops unless told otherwise.
+    expect(r2?.neighbors[0]?.extendedNextHop).toBe(true);
+    expect(n.extendedNextHop).toBe(false);
     expect(c.staticRoutes).toHaveLength(2);
     expect(c.staticRoutes[0]?.distance).toBe(5);
     expect(c.staticRoutes[1]?.nexthops[0]).toMatchObject({ ifname: 'eth1', weight: 2 });

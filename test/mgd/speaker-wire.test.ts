@@ -564,6 +564,56 @@ describe('ADD-PATH receive (RFC 7911)', () => {
   });
 });
 
+describe('extended next hop (RFC 8950) on an unnumbered session', () => {
+  it('carries IPv4 routes over IPv6 link-local next hops both ways', async () => {
+    const net = new MemoryNetwork();
+    const clock = new FakeClock();
+    const mine = P('192.0.2.0/24');
+    const B = await dut(
+      net,
+      clock,
+      65002,
+      'fe80::2',
+      { address: 'fe80::1%eth0', remoteAsn: 65001, extendedNextHop: true },
+      [mine],
+    );
+    const peer = await Scripted.connect(net, 'fe80::1', 'fe80::2', NEW_CTX);
+    await peer.establish(
+      65001,
+      [
+        MP4,
+        { kind: 'four-octet-as', asn: 65001 },
+        { kind: 'extended-next-hop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] },
+      ],
+      clock,
+    );
+    expect(B.speaker.peerOf('fe80::1%eth0').session?.extendedNextHop.has(AFISAFI_IPV4_UNICAST)).toBe(true);
+    // Ours: IPv4 NLRI in MP_REACH AFI 1 with our link-local address.
+    await until(
+      () => peer.updates().some((u) => u.attrs.mpReach?.afi === 1 && u.attrs.mpReach.nlri.length > 0),
+      clock,
+    );
+    const mp = peer.updates().find((u) => u.attrs.mpReach?.afi === 1)!.attrs.mpReach!;
+    expect(mp.nlri.map(formatPrefix)).toEqual(['192.0.2.0/24']);
+    expect(formatAddr6(mp.nextHop as Addr6)).toBe('fe80::2');
+    // Theirs: an IPv4 route via their link-local address, used over the session's interface.
+    const p = P('198.51.100.0/24');
+    announce(
+      peer,
+      {
+        origin: Origin.IGP,
+        asPath: seq(65001),
+        mpReach: { afi: 1, safi: 1, nextHop: A6('fe80::1'), nlri: [] },
+      },
+      [p],
+    );
+    await until(() => B.rib.selected(p) !== undefined, clock);
+    const h = B.rib.selected(p)!.nexthops[0]!;
+    expect(formatAddr6(h.addr as Addr6)).toBe('fe80::1');
+    expect(h.ifname).toBe('eth0');
+  });
+});
+
 describe('listener', () => {
   it('drops connections from addresses that are not configured neighbours', async () => {
     const net = new MemoryNetwork();
