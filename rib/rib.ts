@@ -13,17 +13,16 @@
 //   publish route-selected / route-changed / route-removed once per prefix
 //
 // Memory layout for a full table: prefixes key a `Prefix4Map` (one Map per length, small-integer
-// keys) or `Prefix6Map`; an `Entry` holds the prefix's paths sorted best first (an exact-size
-// array), the count selected and the forwarding next hops; a `Path` is two references: its
+// keys) or `Prefix6Map`; an `Entry` holds the prefix's paths sorted best first (up to two
+// inline, more in an exact-size array), the count selected and the forwarding next hops; a `Path` is two references: its
 // interned attributes (rib/intern.ts) and a `PathShared` (source, interned next-hop list `NhList`,
 // path id, metric) that a neighbour's whole table shares. Each `NhList` keeps the entries that use it (an array compacted lazily as paths go), so a BFD
 // flap or reachability change touches only the prefixes using that next hop. Next-hop
 // reachability (`NhState`, one per distinct address and interface) is resolved by longest match
 // over connected routes and the RIB's own selected routes; it is re-checked only when a selected
-// route covering it changes. Measured (test/bench/rib.ts): ~174 bytes of heap per path for
-// 500k prefixes x 2 neighbours with 65k attribute sets (the sets themselves some 20 MB). The
-// next step down is to hold the first two paths inline in `Entry` (no per-prefix array) and to
-// replace the per-length Maps with an open-addressing table over typed arrays.
+// route covering it changes. Measured (test/bench/rib.ts): ~150 bytes of heap per path (143.5 MB)
+// for 500k prefixes x 2 neighbours with 65k attribute sets, the sets included. The next step
+// down would be an open-addressing prefix table over typed arrays instead of per-length Maps.
 //
 // Next-hop resolution excludes the path's own prefix (a route cannot resolve over itself) and,
 // unless `resolveViaDefault`, the default route. Longer cycles (A resolves over B, B over A) are
@@ -165,15 +164,9 @@ export class NhList {
     if (this.users.length < 64 || this.users.length < 2 * this.refs) return;
     const live: Entry[] = [];
     for (const e of this.users) {
-      if (e.marked) continue;
-      const ps = e.paths;
-      for (let i = 0; i < ps.length; i++) {
-        if (ps[i]!.shared.nh === this) {
-          e.marked = true;
-          live.push(e);
-          break;
-        }
-      }
+      if (e.marked || !e.usesList(this)) continue;
+      e.marked = true;
+      live.push(e);
     }
     for (const e of live) e.marked = false;
     this.users = live;
@@ -245,10 +238,15 @@ export class Path implements Candidate {
   }
 }
 
-/** All paths of one prefix, best first; the first `nsel` are selected. */
+/**
+ * All paths of one prefix, best first; the first `nsel` are selected. Up to two paths (the
+ * common case: one or two neighbours) are held inline in `p0`/`p1`; three or more live in
+ * `more` (exact size) and `p0`/`p1` are null. This saves a per-prefix array.
+ */
 export class Entry {
-  /** Exact-size array (replaced on change, so no growth slack per prefix). */
-  paths: readonly Path[] = NO_PATHS;
+  private p0: Path | null = null;
+  private p1: Path | null = null;
+  private more: readonly Path[] | null = null;
   /** Forwarding next hops of the selected paths (empty when nothing is selected). */
   hops: readonly NextHop[] = EMPTY_HOPS;
   // The selected count (low 16 bits) and two flags share one small integer.
@@ -259,6 +257,93 @@ export class Entry {
   /** The address family. */
   get afi(): Afi {
     return typeof this.prefix === 'number' ? 4 : 6;
+  }
+
+  /** Number of paths. */
+  get count(): number {
+    return this.more !== null ? this.more.length : this.p1 !== null ? 2 : this.p0 !== null ? 1 : 0;
+  }
+
+  /** The first (best, when selected) path. */
+  get first(): Path | undefined {
+    return this.more !== null ? this.more[0] : (this.p0 ?? undefined);
+  }
+
+  /** The path at index `i` (0 ≤ i < count). */
+  at(i: number): Path {
+    return (this.more !== null ? this.more[i] : i === 0 ? this.p0 : this.p1)!;
+  }
+
+  /** The paths as an array (allocates for the inline forms; not for hot paths). */
+  get paths(): readonly Path[] {
+    if (this.more !== null) return this.more;
+    if (this.p1 !== null) return [this.p0!, this.p1];
+    return this.p0 !== null ? [this.p0] : NO_PATHS;
+  }
+
+  set paths(ps: readonly Path[]) {
+    if (ps.length <= 2) {
+      this.p0 = ps[0] ?? null;
+      this.p1 = ps[1] ?? null;
+      this.more = null;
+    } else {
+      this.p0 = this.p1 = null;
+      this.more = ps;
+    }
+  }
+
+  /** Set exactly two paths in this order. */
+  setTwo(a: Path, b: Path): void {
+    this.p0 = a;
+    this.p1 = b;
+    this.more = null;
+  }
+
+  /** Append a path. */
+  append(p: Path): void {
+    if (this.more !== null) this.more = this.more.concat(p);
+    else if (this.p0 === null) this.p0 = p;
+    else if (this.p1 === null) this.p1 = p;
+    else {
+      this.more = [this.p0, this.p1, p];
+      this.p0 = this.p1 = null;
+    }
+  }
+
+  /** Replace the path at index `i`. */
+  replaceAt(i: number, p: Path): void {
+    if (this.more !== null) {
+      const c = this.more.slice();
+      c[i] = p;
+      this.more = c;
+    } else if (i === 0) this.p0 = p;
+    else this.p1 = p;
+  }
+
+  /** Remove the path at index `i`. */
+  removeAt(i: number): void {
+    if (this.more !== null) {
+      const ps = this.more;
+      if (ps.length === 3) {
+        this.more = null;
+        this.p0 = ps[i === 0 ? 1 : 0]!;
+        this.p1 = ps[i === 2 ? 1 : 2]!;
+      } else {
+        this.more = ps.slice(0, i).concat(ps.slice(i + 1));
+      }
+    } else if (i === 0) {
+      this.p0 = this.p1;
+      this.p1 = null;
+    } else {
+      this.p1 = null;
+    }
+  }
+
+  /** True when some path uses the next-hop list. */
+  usesList(l: NhList): boolean {
+    const n = this.count;
+    for (let i = 0; i < n; i++) if (this.at(i).shared.nh === l) return true;
+    return false;
   }
 
   /** How many of `paths` (from the front) are selected. */
@@ -301,27 +386,6 @@ export class Entry {
 const DIRTY = 0x10000;
 const MARK = 0x20000;
 const CHANGED = 0x40000;
-
-/** `ps` plus `p`, in an array of exactly that size. */
-function withPath(ps: readonly Path[], p: Path): Path[] {
-  switch (ps.length) {
-    case 0:
-      return [p];
-    case 1:
-      return [ps[0]!, p];
-    case 2:
-      return [ps[0]!, ps[1]!, p];
-    default:
-      return ps.concat(p);
-  }
-}
-
-/** `ps` without the element at `i`, in an array of exactly that size. */
-function withoutAt(ps: readonly Path[], i: number): readonly Path[] {
-  if (ps.length === 1) return NO_PATHS;
-  if (ps.length === 2) return [ps[1 - i]!];
-  return ps.slice(0, i).concat(ps.slice(i + 1));
-}
 
 const EMPTY_HOPS: readonly NextHop[] = Object.freeze([]);
 const NO_PATHS: readonly Path[] = Object.freeze([]);
@@ -499,18 +563,16 @@ export class Rib {
     const path = new Path(attrs, this.sharedFor(src, nh, pathId, input.metric ?? 0));
     this.interner.retain(attrs);
     nh.refs++;
-    const ps = e.paths;
+    const n = e.count;
     let i = 0;
-    for (; i < ps.length; i++) if (ps[i]!.source === src && ps[i]!.pathId === pathId) break;
-    if (i < ps.length) {
-      const old = ps[i]!;
-      const copy = ps.slice();
-      copy[i] = path;
-      e.paths = copy;
+    for (; i < n; i++) if (e.at(i).source === src && e.at(i).pathId === pathId) break;
+    if (i < n) {
+      const old = e.at(i);
+      e.replaceAt(i, path);
       if (old.nh !== nh) nh.users.push(e);
       this.dropPath(old);
     } else {
-      e.paths = withPath(ps, path);
+      e.append(path);
       nh.users.push(e);
     }
     this.markDirty(e);
@@ -522,11 +584,11 @@ export class Rib {
     this.record?.({ type: 'path-remove', prefix, source, pathId });
     const e = isPrefix4(prefix) ? this.t4.get(prefix) : this.t6.get(prefix);
     if (e === undefined) return false;
-    const ps = e.paths;
-    for (let i = 0; i < ps.length; i++) {
-      const p = ps[i]!;
+    const n = e.count;
+    for (let i = 0; i < n; i++) {
+      const p = e.at(i);
       if (p.source.id === source && p.pathId === pathId) {
-        e.paths = withoutAt(ps, i);
+        e.removeAt(i);
         this.dropPath(p);
         this.markDirty(e);
         this.done();
@@ -629,7 +691,7 @@ export class Rib {
     let paths = 0;
     let selected = 0;
     this.forEachEntry((e) => {
-      paths += e.paths.length;
+      paths += e.count;
       if (e.nsel > 0) selected++;
     });
     return {
@@ -781,7 +843,7 @@ export class Rib {
       if (m !== undefined) {
         st.resolved = true;
         st.via = m;
-        const best = m.paths[0]!;
+        const best = m.first!;
         st.cost = best.metric + best.igpCost;
       } else if (connLen >= 0) {
         st.resolved = true;
@@ -837,7 +899,7 @@ export class Rib {
           e.dirty = false;
           // Next hops resolving over this prefix depend on whether it is selected and on its best
           // path's cost; any change of hops, count or first path re-checks them (conservatively).
-          const oldFirst = e.paths[0];
+          const oldFirst = e.first;
           const oldNsel = e.nsel;
           const oldHops = e.hops;
           this.reselect(e);
@@ -846,7 +908,7 @@ export class Rib {
             this.changedEntries.push(e);
             this.changedBefore.push(oldHops);
           }
-          if (track && (e.hops !== oldHops || e.nsel !== oldNsel || e.paths[0] !== oldFirst))
+          if (track && (e.hops !== oldHops || e.nsel !== oldNsel || e.first !== oldFirst))
             reachChanged.push(e);
         }
         // A resolution cycle longer than MAX_ROUNDS stops here; each prefix is still consistent.
@@ -883,8 +945,8 @@ export class Rib {
   }
 
   private reselect(e: Entry): void {
-    const ps = e.paths;
-    if (ps.length === 0) {
+    const count = e.count;
+    if (count === 0) {
       e.nsel = 0;
       e.hops = EMPTY_HOPS;
       // A stale entry (reached through an old next-hop user list) must not delete its successor.
@@ -895,17 +957,18 @@ export class Rib {
       }
       return;
     }
-    if (ps.length === 1) {
-      const p = ps[0]!;
+    if (count === 1) {
+      const p = e.at(0);
       const h = p.source.up ? p.usableHops(e) : EMPTY_HOPS;
       e.nsel = h.length > 0 ? 1 : 0;
       this.setHops(e, e.nsel > 0 ? h : EMPTY_HOPS);
       return;
     }
-    if (ps.length === 2) {
-      this.reselect2(e, ps[0]!, ps[1]!);
+    if (count === 2) {
+      this.reselect2(e, e.at(0), e.at(1));
       return;
     }
+    const ps = e.paths;
     const eligible: Path[] = [];
     const rest: Path[] = [];
     for (const p of ps) (p.eligible(e) ? eligible : rest).push(p);
@@ -927,26 +990,26 @@ export class Rib {
     const eb = b.eligible(e);
     if (!ea && !eb) {
       // Unselected paths are kept in decision order too, so dumps do not depend on arrival order.
-      if (decideCode(a, b, this.opts) > 0) e.paths = [b, a];
+      if (decideCode(a, b, this.opts) > 0) e.setTwo(b, a);
       e.nsel = 0;
       this.setHops(e, EMPTY_HOPS);
       return;
     }
     if (ea !== eb) {
       const win = ea ? a : b;
-      if (win !== a) e.paths = [b, a];
+      if (win !== a) e.setTwo(b, a);
       e.nsel = 1;
       this.setHops(e, win.usableHops(e));
       return;
     }
     // With two paths the MED elimination and the ordering agree: the MED loser ranks second.
     const c = decideCode(a, b, this.opts);
-    if (c > 0) e.paths = [b, a];
+    if (c > 0) e.setTwo(b, a);
     const best = c > 0 ? b : a;
     const tied = c === 0 || Math.abs(c) - 1 > Step.IGP_COST;
     if (tied && this.opts.maxPaths >= 2) {
       e.nsel = 2;
-      this.setHops(e, mergeHops(e, e.paths, 2));
+      this.setHops(e, mergeHops(e, [e.at(0), e.at(1)], 2));
     } else {
       e.nsel = 1;
       this.setHops(e, best.usableHops(e));
