@@ -13,16 +13,17 @@
 //   publish route-selected / route-changed / route-removed once per prefix
 //
 // Memory layout for a full table: prefixes key a `Prefix4Map` (one Map per length, small-integer
-// keys) or `Prefix6Map`; an `Entry` holds the prefix's paths sorted best first (up to two
-// inline, more in an exact-size array), the count selected and the forwarding next hops; a `Path` is two references: its
-// interned attributes (rib/intern.ts) and a `PathShared` (source, interned next-hop list `NhList`,
-// path id, metric) that a neighbour's whole table shares. Each `NhList` keeps the entries that use it (an array compacted lazily as paths go), so a BFD
-// flap or reachability change touches only the prefixes using that next hop. Next-hop
-// reachability (`NhState`, one per distinct address and interface) is resolved by longest match
-// over connected routes and the RIB's own selected routes; it is re-checked only when a selected
-// route covering it changes. Measured (test/bench/rib.ts): ~150 bytes of heap per path (143.5 MB)
-// for 500k prefixes x 2 neighbours with 65k attribute sets, the sets included. The next step
-// down would be an open-addressing prefix table over typed arrays instead of per-length Maps.
+// keys) or `Prefix6Map`; an `Entry` holds the prefix's paths sorted best first (up to two inline,
+// more in an exact-size array), the count selected and the forwarding next hops; a `Path` is two
+// references: its interned attributes (rib/intern.ts) and a `PathShared` (source, interned
+// next-hop list `NhList`, path id, metric) that a neighbour's whole table shares. Each `NhList`
+// keeps the entries that use it (an array compacted lazily as paths go), so a BFD flap or
+// reachability change touches only the prefixes using that next hop. Next-hop reachability
+// (`NhState`, one per distinct address and interface) is resolved by longest match over connected
+// routes and the RIB's own selected routes; it is re-checked only when a selected route covering
+// it changes. Measured (test/bench/rib.ts): ~150 bytes of heap per path (143.5 MB) for 500k
+// prefixes x 2 neighbours with 65k attribute sets, the sets included. The next step down would
+// be an open-addressing prefix table over typed arrays instead of per-length Maps.
 //
 // Next-hop resolution excludes the path's own prefix (a route cannot resolve over itself) and,
 // unless `resolveViaDefault`, the default route. Longer cycles (A resolves over B, B over A) are
