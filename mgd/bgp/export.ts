@@ -248,5 +248,7 @@ export function finishRoute(
     };
     nhText = formatAddr6(g) + (linkLocal !== undefined ? `+${formatAddr6(linkLocal)}` : '');
   }
-  return { attrs: out, key: `${attrsKey(out)}|${nhText}` };
+  // The family is part of the identity: an IPv4 route over an IPv6 next hop (MP_REACH AFI 1) and
+  // an IPv6 route over the same next hop have equal attributes and next-hop text otherwise.
+  return { attrs: out, key: `${v4 ? 4 : 6}|${attrsKey(out)}|${nhText}` };
 }

@@ -1026,7 +1026,16 @@ export class Speaker implements PeerHandler {
     const epoch = nb.epoch;
     setImmediate(() => {
       nb.flushScheduled = false;
-      if (nb.epoch === epoch) this.flush(nb);
+      if (nb.epoch !== epoch) return;
+      try {
+        this.flush(nb);
+      } catch (e) {
+        // A fault of ours must not take the daemon down: log it and reset this session, which
+        // rebuilds its Adj-RIB-Out from scratch when it comes back.
+        const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+        this.log.error({ peer: nb.settings.address, error }, 'outbound UPDATE failed; resetting the session');
+        nb.peer.stop(CeaseSubcode.OUT_OF_RESOURCES, undefined, true, 'internal error while sending UPDATEs');
+      }
     });
   }
 

@@ -568,20 +568,23 @@ describe('extended next hop (RFC 8950) on an unnumbered session', () => {
   it('carries IPv4 routes over IPv6 link-local next hops both ways', async () => {
     const net = new MemoryNetwork();
     const clock = new FakeClock();
+    // Both families from us over one link-local next hop: they must still go in separate UPDATEs.
     const mine = P('192.0.2.0/24');
+    const mine6 = P('2001:db8:99::/48');
     const B = await dut(
       net,
       clock,
       65002,
       'fe80::2',
       { address: 'fe80::1%eth0', remoteAsn: 65001, extendedNextHop: true },
-      [mine],
+      [mine, mine6],
     );
     const peer = await Scripted.connect(net, 'fe80::1', 'fe80::2', NEW_CTX);
     await peer.establish(
       65001,
       [
         MP4,
+        MP6,
         { kind: 'four-octet-as', asn: 65001 },
         { kind: 'extended-next-hop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] },
       ],
@@ -596,6 +599,10 @@ describe('extended next hop (RFC 8950) on an unnumbered session', () => {
     const mp = peer.updates().find((u) => u.attrs.mpReach?.afi === 1)!.attrs.mpReach!;
     expect(mp.nlri.map(formatPrefix)).toEqual(['192.0.2.0/24']);
     expect(formatAddr6(mp.nextHop as Addr6)).toBe('fe80::2');
+    await until(() => peer.updates().some((u) => u.attrs.mpReach?.afi === 2), clock);
+    const mp6 = peer.updates().find((u) => u.attrs.mpReach?.afi === 2)!.attrs.mpReach!;
+    expect(mp6.nlri.map(formatPrefix)).toEqual(['2001:db8:99::/48']);
+    expect(peer.got.some((m) => m.type === 3)).toBe(false);
     // Theirs: an IPv4 route via their link-local address, used over the session's interface.
     const p = P('198.51.100.0/24');
     announce(
