@@ -621,7 +621,23 @@ export class Speaker implements PeerHandler {
   update(peer: Peer, msg: UpdateMessage): void {
     const nb = this.byPeer.get(peer);
     if (nb?.importSession === undefined) return;
-    const u = parseUpdate(msg, nb.importSession);
+    try {
+      this.receiveUpdate(nb, nb.importSession, msg);
+    } catch (e) {
+      // As for sending: a fault of ours resets this session rather than ending the daemon.
+      const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      this.log.error({ peer: nb.settings.address, error }, 'UPDATE handling failed; resetting the session');
+      nb.peer.stop(
+        CeaseSubcode.OUT_OF_RESOURCES,
+        undefined,
+        true,
+        'internal error while importing an UPDATE',
+      );
+    }
+  }
+
+  private receiveUpdate(nb: Neighbor, session: ImportSession, msg: UpdateMessage): void {
+    const u = parseUpdate(msg, session);
     nb.counters.ignoredFamily += u.ignored;
     if (u.endOfRib !== undefined) {
       nb.counters.endOfRibReceived++;
@@ -761,11 +777,18 @@ export class Speaker implements PeerHandler {
         { prefix: r.prefix, attrs, nextHop: nexthops[0]!.addr },
         { localAsn: this.asn },
       );
+      const set = out.nextHop;
+      // A policy-set link-local next hop is usable only over the session's own interface.
+      const setLinkLocal = set !== undefined && typeof set !== 'number' && set.isLinkLocal();
       if (!out.accept) nb.counters.rejectedByPolicy++;
+      else if (setLinkLocal && s.ifname === undefined) nb.counters.unusableNextHop++;
       else {
         accept = true;
         attrs = out.attrs;
-        if (out.nextHop !== undefined) nexthops = [{ addr: out.nextHop }];
+        if (set !== undefined)
+          nexthops = [
+            setLinkLocal && s.ifname !== undefined ? { addr: set, ifname: s.ifname } : { addr: set },
+          ];
       }
     }
     if (accept) {

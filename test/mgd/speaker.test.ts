@@ -479,6 +479,43 @@ describe('RFC 8212 and soft reconfiguration', () => {
   });
 });
 
+describe('import policy next hops', () => {
+  it('a policy next hop is used; a link-local one off an interface-less session is refused, not fatal', async () => {
+    const net = new MemoryNetwork();
+    const clock = new FakeClock();
+    const pa = p4('198.51.100.0/24');
+    const pb = p4('198.51.101.0/24');
+    const setHop = policy({
+      statements: [
+        {
+          match: { prefixList: [{ prefix: '198.51.100.0/24' }] },
+          actions: { setNextHop: '10.0.12.77' },
+          then: 'accept',
+        },
+        {
+          match: { prefixList: [{ prefix: '198.51.101.0/24' }] },
+          actions: { setNextHop: 'fe80::9' },
+          then: 'accept',
+        },
+      ],
+      default: 'accept',
+    });
+    await router(net, clock, 65001, ['10.0.12.1'], [nbr('10.0.12.2', 65002, '10.0.12.1')], [pa, pb]);
+    const B = await router(
+      net,
+      clock,
+      65002,
+      ['10.0.12.2'],
+      [nbr('10.0.12.1', 65001, '10.0.12.2', { importPolicy: setHop })],
+    );
+    await until(() => statusOf(B, '10.0.12.1').families['ipv4-unicast']?.received === 2, clock, 100);
+    expect(B.rib.selected(pa)?.nexthops.map((h) => formatAddr4(h.addr as number))).toEqual(['10.0.12.77']);
+    expect(B.rib.selected(pb)).toBeUndefined();
+    expect(statusOf(B, '10.0.12.1').counters.unusableNextHop).toBe(1);
+    expect(B.speaker.peerOf('10.0.12.1').state).toBe('Established');
+  });
+});
+
 describe('RFC 7606', () => {
   it('a treat-as-withdraw UPDATE (bad ORIGIN value) withdraws its prefixes and the session goes on', async () => {
     const net = new MemoryNetwork();
