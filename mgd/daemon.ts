@@ -132,8 +132,13 @@ export class MgdDaemon {
       redistributeStatic: this.config.redistributeStatic,
       log: this.log.child({ part: 'bgp' }),
     });
+    try {
+      await s.start();
+    } catch (e) {
+      s.stop();
+      throw e;
+    }
     this.speakers.set(r.asn, s);
-    await s.start();
     this.log.info(
       {
         asn: r.asn,
@@ -159,7 +164,14 @@ export class MgdDaemon {
       this.log.error({ path, errors: formatConfigErrors(r.error).split('\n') }, 'configuration not reloaded');
       return err(r.error);
     }
-    await this.reload(adjust(r.value));
+    try {
+      await this.reload(adjust(r.value));
+    } catch (e) {
+      // A valid file can still fail to apply (a new listener's port is taken): say so, keep running.
+      const message = e instanceof Error ? e.message : String(e);
+      this.log.error({ path, error: message }, 'configuration applied only in part');
+      return err([{ path: '', message: `applying the configuration failed: ${message}` }]);
+    }
     return ok(undefined);
   }
 

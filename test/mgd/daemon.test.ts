@@ -173,6 +173,14 @@ describe('mgd daemon', () => {
     expect(peerAB.counters.establishedTransitions).toBe(1);
     expect(A.d.neighbors()[0]).toMatchObject({ router: 65001, address: '10.0.0.2', state: 'Established' });
 
+    // A valid file that cannot be applied (the new router's listener is taken) is reported.
+    const taken = configA({ originate: { ipv4: ['192.0.2.0/24'] }, redistributeStatic: false });
+    taken.routers.push({ asn: 65009, routerId: '10.0.0.9', listen: { host: '10.0.0.5', port: 179 } });
+    const partial = await A.d.reloadFile(file(taken));
+    expect(partial.ok).toBe(false);
+    if (!partial.ok) expect(partial.error[0]?.message).toMatch(/applying the configuration failed/);
+    expect(peerAB.state).toBe('Established');
+
     // Removing the neighbour closes the session with Cease/Peer De-configured.
     expect((await A.d.reloadFile(file(configA({ neighbors: [] })))).ok).toBe(true);
     const peerBA = B.d.speakers.get(65002)!.peerOf('10.0.0.1');
