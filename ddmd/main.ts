@@ -21,6 +21,7 @@ import { serveMetrics, type MetricsServer } from '../lib/metrics.js';
 import { stableJson } from '../lib/openapi.js';
 import { RT_PROTO_LODESTONE, type FibBackend } from '../rib/fib/backend.js';
 import { DEFAULT_WEIGHT_PARAMS } from './select/weights.js';
+import { ResilientLinuxFib } from '../rib/fib/resilient.js';
 
 /**
  * ddmd tags its kernel routes with its own protocol number, one below mgd's, so the two daemons on
@@ -58,6 +59,8 @@ export interface DdmdConfig {
   readonly token?: string;
   readonly flushOnExit: boolean;
   readonly session: Partial<SessionParams>;
+  /** 'resilient' installs multipath routes through resilient nexthop groups; 'none' as plain routes. */
+  readonly nexthopGroups: 'resilient' | 'none';
   /** 'equal' installs every next hop with the same weight (what Maghemite does), for comparison. */
   readonly weights: 'delay' | 'equal';
   readonly logLevel: string;
@@ -121,6 +124,14 @@ function program(): Command {
     .option('--dead-after <n>', 'lost probes in a row that take a neighbour down', intArg(1, 1000))
     .option('--addr-wait <ms>', "how long to wait for an interface's link-local address", intArg(0))
     .addOption(
+      new Option(
+        '--nexthop-groups <kind>',
+        'linux: multipath routes through resilient nexthop groups (existing flows stay put) or plain',
+      )
+        .choices(['resilient', 'none'])
+        .default('resilient'),
+    )
+    .addOption(
       new Option('--weights <mode>', 'delay-driven weights, or equal weights as plain ECMP (for comparison)')
         .choices(['delay', 'equal'])
         .default('delay'),
@@ -133,6 +144,7 @@ function program(): Command {
 
 interface RawOptions {
   weights: 'delay' | 'equal';
+  nexthopGroups: 'resilient' | 'none';
   role?: DdmRole;
   hostname: string;
   interface?: string[];
@@ -219,6 +231,7 @@ export function parseDdmdArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
       flushOnExit: o.flushOnExit,
       session,
       weights: o.weights,
+      nexthopGroups: o.nexthopGroups,
       logLevel: o.logLevel,
       prefixes,
       addrWaitMs: o.addrWait ?? 10_000,
@@ -317,7 +330,13 @@ export async function runDdmd(cfg: DdmdConfig, log: pino.Logger): Promise<Runnin
     interfaces.push({ name, addr: await findLinkLocal(name, { waitMs: cfg.addrWaitMs }) });
   }
   log.info({ interfaces }, 'link-local addresses');
-  const fib: FibBackend = cfg.fib === 'linux' ? new LinuxFib({ proto: cfg.fibProto }) : new MemoryFib();
+  // Multipath routes go through resilient nexthop groups, so weight changes move only idle flows.
+  const fib: FibBackend =
+    cfg.fib === 'memory'
+      ? new MemoryFib()
+      : cfg.nexthopGroups === 'resilient'
+        ? new ResilientLinuxFib({ proto: cfg.fibProto })
+        : new LinuxFib({ proto: cfg.fibProto });
   const d = new DdmDaemon({
     hostname: cfg.hostname,
     role: cfg.role,

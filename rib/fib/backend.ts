@@ -18,7 +18,11 @@ import { formatAfPrefix, nextHopAddrKey, type AfPrefix, type NextHop } from '../
 export const RT_PROTO_LODESTONE = 199;
 
 /** One route we want in (or found in) a forwarding table. */
-export type FibRoute = AfPrefix & { readonly nexthops: readonly NextHop[] };
+export type FibRoute = AfPrefix & {
+  readonly nexthops: readonly NextHop[];
+  /** Set by a backend that installs the hops as a nexthop object (`ip nexthop`) with this id. */
+  readonly nhid?: number;
+};
 
 /** One change to a forwarding table. */
 export type FibOp =

@@ -58,6 +58,8 @@ export function opLine(op: FibOp, proto: number, metric?: number, table?: number
   if (op.op === 'delete') return `route del ${dst} ${tail}`;
   const r = op.route;
   const verb = op.existing ? 'replace' : 'add';
+  // A route through a nexthop object (rib/fib/resilient.ts) names it instead of its hops.
+  if (r.nhid !== undefined) return `route replace ${dst} ${tail} nhid ${r.nhid}`;
   const v4 = r.afi === 4;
   if (r.nexthops.length === 1) return `route ${verb} ${dst} ${tail} ${hopText(r.nexthops[0]!, v4)}`;
   let s = `route ${verb} ${dst} ${tail}`;

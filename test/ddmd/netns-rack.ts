@@ -103,6 +103,20 @@ export async function kernelHops(n: Node, prefix: string): Promise<Record<string
   return Object.fromEntries((r?.nexthops ?? []).map((h) => [h.dev ?? '?', h.weight ?? 1]));
 }
 
+/** The nexthop object id our route to `prefix` uses, and the object's type (e.g. resilient). */
+export async function kernelGroup(
+  n: Node,
+  prefix: string,
+): Promise<{ nhid: number | undefined; type: string | undefined }> {
+  const routes = await n.routes({ family: 6, proto: PROTO });
+  const nhid = routes.find((x) => x.dst === prefix)?.nhid;
+  if (nhid === undefined) return { nhid, type: undefined };
+  const objs = JSON.parse(await n.run(['ip', '-j', 'nexthop', 'show', 'id', String(nhid)])) as
+    { type?: string }[] | { type?: string };
+  const o = Array.isArray(objs) ? objs[0] : objs;
+  return { nhid, type: o?.type };
+}
+
 /** ddmd's own view via ddmadm (exercises the CLI and the admin API). */
 export async function ddmadm(n: Node, ...args: string[]): Promise<unknown> {
   return JSON.parse(await n.run([process.execPath, DDMADM, '--json', ...args])) as unknown;

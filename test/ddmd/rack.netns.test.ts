@@ -10,6 +10,7 @@ import {
   ddmadm,
   FLOOD,
   FLOWS,
+  kernelGroup,
   kernelHops,
   rackSkip as skip,
   sledPrefix,
@@ -58,6 +59,9 @@ describe.skipIf(skip !== null)(`ddmd rack in namespaces${skip !== null ? ` (skip
     const sled0 = rack.sleds[0]!;
     const [via0, via1] = rack.links[0]!.map((l) => l.a.ifname) as [string, string];
     const target = sledPrefix(1);
+    // Multipath routes go through a resilient nexthop group, which weight changes replace in place.
+    const group = await kernelGroup(sled0, target);
+    expect(group.type).toBe('resilient');
     const loaded = rack.links[1]![0]!; // sled1 <-> sw0
     await loaded.setRate({ rate: '5mbit', burst: '16kb', latency: '50ms' });
     const onset = Date.now();
@@ -82,6 +86,7 @@ describe.skipIf(skip !== null)(`ddmd rack in namespaces${skip !== null ? ` (skip
     console.info(
       `[ddmd rack] weight shift ${shifted} ms after congestion onset: ${JSON.stringify(await kernelHops(sled0, target))}`,
     );
+    expect((await kernelGroup(sled0, target)).nhid).toBe(group.nhid);
     // New flows now go mostly through sw1.
     const before = [await txPackets(sled0, via0), await txPackets(sled0, via1)];
     await sled0.run([process.execPath, '-e', FLOWS, 'fd00:2::1', '200']);
