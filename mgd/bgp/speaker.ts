@@ -726,10 +726,27 @@ export class Speaker implements PeerHandler {
     nb.cache.clear();
     nb.maxPrefixOver.clear();
     const gr = session?.gracefulRestart;
-    const keep = gr !== undefined && nb.settings.gracefulRestart && gracefulDown(reason, gr.notification);
-    this.log.info({ peer: nb.settings.address, reason, gracefulRestart: keep }, 'session left Established');
-    if (keep && gr.restartTime > 0) {
-      for (const fam of FAMILIES) if (session?.families.has(fam) === true) this.markStale(nb, fam);
+    // RFC 4724 §4.2: routes are retained only for the families the peer listed in its Graceful
+    // Restart capability; a receiving-speaker-only peer lists none, so nothing is retained.
+    const retained =
+      gr !== undefined &&
+      nb.settings.gracefulRestart &&
+      gr.restartTime > 0 &&
+      gracefulDown(reason, gr.notification)
+        ? FAMILIES.filter((f) => session?.families.has(f) === true && gr.families.has(f))
+        : [];
+    this.log.info(
+      { peer: nb.settings.address, reason, gracefulRestart: retained.length > 0 },
+      'session left Established',
+    );
+    if (gr !== undefined && retained.length > 0) {
+      const gone: InRoute[] = [];
+      for (const fam of FAMILIES) {
+        if (retained.includes(fam)) this.markStale(nb, fam);
+        else for (const r of nb.adjIn.values(fam)) gone.push(r);
+      }
+      for (const r of gone) nb.adjIn.remove(r.prefix, r.pathId);
+      this.removeFromRib(nb, gone);
       nb.restartTimer?.cancel();
       nb.restartUntil = this.clock.now() + gr.restartTime * 1000;
       nb.restartTimer = this.clock.setTimer(nb.restartUntil, () => {

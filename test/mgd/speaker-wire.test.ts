@@ -418,6 +418,65 @@ describe('IPv6 next hops (RFC 2545)', () => {
   });
 });
 
+describe('graceful restart, routes retained over a TCP loss (RFC 4724 §4.2)', () => {
+  const a = P('198.51.100.0/24');
+  const b = P('198.51.101.0/24');
+  const attrs = { origin: Origin.IGP, asPath: seq(65001), nextHop: A4('10.0.12.1') };
+  const caps = (forwarding: boolean): Capability[] => [
+    MP4,
+    { kind: 'four-octet-as', asn: 65001 },
+    {
+      kind: 'graceful-restart',
+      restarting: false,
+      notification: false,
+      restartTime: 90,
+      families: [{ afi: 1, safi: 1, forwardingPreserved: forwarding }],
+    },
+  ];
+
+  async function lost() {
+    const net = new MemoryNetwork();
+    const clock = new FakeClock();
+    const B = await dut(net, clock, 65002, '10.0.12.2', {
+      address: '10.0.12.1',
+      remoteAsn: 65001,
+      gracefulRestart: true,
+    });
+    const first = await Scripted.connect(net, '10.0.12.1', '10.0.12.2', NEW_CTX);
+    await first.establish(65001, caps(false), clock);
+    announce(first, attrs, [a, b]);
+    await until(() => B.rib.selected(a) !== undefined && B.rib.selected(b) !== undefined, clock);
+    first.conn.destroy();
+    await until(() => B.speaker.peerOf('10.0.12.1').state !== 'Established', clock);
+    return { net, clock, B };
+  }
+
+  it('keeps the routes as stale, and drops them when the peer returns without preserved forwarding', async () => {
+    const { net, clock, B } = await lost();
+    expect(B.rib.selected(a)).toBeDefined();
+    expect(B.rib.selected(b)).toBeDefined();
+    expect(B.speaker.status()[0]!.families['ipv4-unicast']!.stale).toBe(2);
+    expect(B.speaker.status()[0]!.gracefulRestartUntil).toBe(clock.now() + 90_000);
+    const again = await Scripted.connect(net, '10.0.12.1', '10.0.12.2', NEW_CTX);
+    await again.establish(65001, caps(false), clock);
+    // F bit clear in the new OPEN: the stale routes go at once; what is re-sent comes back.
+    expect(B.rib.selected(a)).toBeUndefined();
+    expect(B.speaker.status()[0]!.counters.staleRemoved).toBe(2);
+    announce(again, attrs, [a]);
+    await until(() => B.rib.selected(a) !== undefined, clock);
+    expect(B.rib.selected(b)).toBeUndefined();
+  });
+
+  it('removes the stale routes when the restart timer expires', async () => {
+    const { clock, B } = await lost();
+    clock.advance(89_000);
+    expect(B.rib.selected(a)).toBeDefined();
+    clock.advance(2_000);
+    expect(B.rib.selected(a)).toBeUndefined();
+    expect(B.rib.selected(b)).toBeUndefined();
+  });
+});
+
 describe('graceful restart with preserved forwarding (RFC 4724 §4.2)', () => {
   it('keeps stale routes over the restart, refreshes re-sent ones and purges the rest at End-of-RIB', async () => {
     const net = new MemoryNetwork();
