@@ -2,11 +2,21 @@
 // (STYLE item 13; after BIRD's krt scan and holo's purge of stale routes).
 //
 //   start: list table ─▶ diff against every selected route ─▶ apply (reconcile)
+//          with startupGraceMs: adopt what the table holds, install/replace what the RIB wants,
+//          delete nothing ─▶ (grace timer or ready()) ─▶ full diff that removes what is unwanted
 //   Rib ─▶ bus ─▶ Subscriber "fib" ─onReady─▶ drain(batchSize) ─▶ diff vs installed ─▶ apply
 //                                            (up to MAX_IN_FLIGHT batches pipelined)
 //   every scanMs: list table ─▶ full diff ─▶ apply (repairs drift: routes deleted by hand)
 //   refused op ─▶ errors list + counter + log ─▶ retry with exponential backoff (others go on)
 //   stop(): routes stay (graceful restart) unless { flush: true }
+//
+// Graceful restart: a daemon stopped without flush leaves its routes in the table so forwarding
+// goes on while it restarts. With `startupGraceMs` the restarted synchroniser keeps those routes
+// (counts them as installed, `counters.adopted`) until its protocols have had time to relearn
+// them; routes the RIB selects meanwhile are installed or replaced at once, but nothing is
+// deleted (not even a route the RIB withdraws) until the grace period ends or `ready()` is
+// called, when a full diff removes every route still unwanted. Only routes the backend lists as
+// ours are ever adopted or removed.
 //
 // All table work runs on one promise chain, so operations reach the backend in order and a full
 // diff never interleaves with an incremental batch. `installed` mirrors what we believe the
@@ -37,6 +47,12 @@ export interface FibSyncOptions {
   /** First retry delay of a refused route, doubled per attempt up to `retryMaxMs`. */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
+  /**
+   * After start, keep routes found in the table for this long (ms) instead of deleting those the
+   * RIB does not want yet (graceful restart); `ready()` ends the period early. 0 (the default)
+   * reconciles at once.
+   */
+  readonly startupGraceMs?: number;
 }
 
 /** A route the table refused, as the admin API shows it. */
@@ -57,6 +73,8 @@ export interface FibCounters {
   repaired: number;
   scans: number;
   batches: number;
+  /** Routes found in the table at start-up and kept through the grace period without being wanted. */
+  adopted: number;
 }
 
 interface Failing {
@@ -79,6 +97,12 @@ export class FibSync {
   private readonly scanMs: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
+  private readonly startupGraceMs: number;
+  /** In the start-up grace period: delete nothing. */
+  private grace = false;
+  /** `ready()` was called (a later start skips the grace period). */
+  private readyCalled = false;
+  private graceTimer: NodeJS.Timeout | undefined;
   private sub: Subscriber | undefined;
   private chain: Promise<void> = Promise.resolve();
   private readonly installed = new Map<number | string, FibRoute>();
@@ -94,6 +118,7 @@ export class FibSync {
     repaired: 0,
     scans: 0,
     batches: 0,
+    adopted: 0,
   };
 
   constructor(
@@ -106,14 +131,21 @@ export class FibSync {
     this.scanMs = opts.scanMs ?? 30_000;
     this.retryBaseMs = opts.retryBaseMs ?? 1_000;
     this.retryMaxMs = opts.retryMaxMs ?? 60_000;
+    this.startupGraceMs = opts.startupGraceMs ?? 0;
   }
 
   /** Reconcile the table with the RIB, then follow the RIB's events. */
   async start(): Promise<void> {
     this.running = true;
+    this.grace = this.startupGraceMs > 0 && !this.readyCalled;
     this.sub = this.rib.bus.subscribe('fib');
     // Everything the subscriber could report is covered by the reconcile's full diff.
     this.sub.drain();
+    if (this.grace) {
+      this.log.info({ graceMs: this.startupGraceMs }, 'fib start-up grace period: keeping existing routes');
+      this.graceTimer = setTimeout(() => void this.ready(), this.startupGraceMs);
+      this.graceTimer.unref();
+    }
     await this.enqueue(() => this.fullDiff('reconcile'));
     this.sub.onReady(() => this.kick());
     this.kick();
@@ -123,9 +155,32 @@ export class FibSync {
     }
   }
 
+  /** True while the start-up grace period lasts (nothing is deleted from the table). */
+  get inGracePeriod(): boolean {
+    return this.grace;
+  }
+
+  /**
+   * End the start-up grace period now (the protocols have relearned their routes): a full diff
+   * removes the routes the RIB still does not want. Resolves when that diff is applied. Called
+   * before `start`, the grace period is skipped.
+   */
+  ready(): Promise<void> {
+    if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    this.readyCalled = true;
+    if (!this.grace) return this.chain;
+    this.grace = false;
+    this.log.info('fib start-up grace period over: removing routes no longer wanted');
+    return this.enqueue(() => this.fullDiff('grace-end'));
+  }
+
   /** Stop following the RIB; with `flush`, remove every route we own from the table. */
   async stop(opts: { flush?: boolean } = {}): Promise<void> {
     this.running = false;
+    this.grace = false;
+    if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
     this.sub?.close();
     this.sub = undefined;
     if (this.scanTimer !== undefined) clearInterval(this.scanTimer);
@@ -235,7 +290,8 @@ export class FibSync {
       for (const { k, route, want } of routes) {
         this.failing.delete(k);
         const op = this.opFor(k, route, want);
-        if (op === undefined) continue;
+        // In the grace period a withdrawn route stays; the diff that ends the period removes it.
+        if (op === undefined || (this.grace && op.op === 'delete')) continue;
         ops.push(op);
         keys.push(k);
         inFlight.add(k);
@@ -251,7 +307,7 @@ export class FibSync {
     await Promise.all(outstanding);
   }
 
-  private async fullDiff(why: 'reconcile' | 'scan'): Promise<void> {
+  private async fullDiff(why: 'reconcile' | 'scan' | 'grace-end'): Promise<void> {
     if (!this.running) return;
     const have = await this.backend.list();
     this.counters.scans++;
@@ -267,10 +323,17 @@ export class FibSync {
       const op = this.opFor(k, route, sel.nexthops);
       if (op !== undefined) ops.push(op);
     }
-    for (const [k, r] of this.installed) if (!wanted.has(k)) ops.push({ op: 'delete', route: r });
-    if (ops.length > 0) {
+    const grace = this.grace;
+    let kept = 0;
+    for (const [k, r] of this.installed) {
+      if (wanted.has(k)) continue;
+      if (grace) kept++;
+      else ops.push({ op: 'delete', route: r });
+    }
+    if (grace && why === 'reconcile') this.counters.adopted += kept;
+    if (ops.length > 0 || kept > 0) {
       this.log.info(
-        { why, ops: ops.length, tableRoutes: have.length, believed: before },
+        { why, ops: ops.length, kept, tableRoutes: have.length, believed: before },
         'fib full diff repairs',
       );
       if (why === 'scan') this.counters.repaired += ops.length;
@@ -355,7 +418,7 @@ export class FibSync {
       if (f.nextRetry > now) continue;
       const sel = this.rib.selected(f.route.prefix);
       const op = this.opFor(k, f.route, sel?.nexthops ?? []);
-      if (op === undefined) this.failing.delete(k);
+      if (op === undefined || (this.grace && op.op === 'delete')) this.failing.delete(k);
       else ops.push(op);
     }
     if (ops.length > 0) await this.applyOps(ops);

@@ -2,7 +2,8 @@
 // run of random adds, withdrawals, BFD changes and synchroniser restarts, after each of which the
 // kernel's proto-199 routes must equal the RIB's selected routes exactly and routes of other
 // protocols must be untouched; drift repair after `ip route del`; refused routes reported
-// without blocking the others.
+// without blocking the others; a graceful restart's start-up grace period (routes left in the
+// table survive while a fresh RIB relearns them, the rest go when the period ends).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -282,6 +283,55 @@ describe.skipIf(skip !== null)('lower half on a Linux kernel', () => {
     expect(sync.counters.repaired).toBeGreaterThanOrEqual(1);
     await sync.stop({ flush: true });
     expect(await fib.list()).toEqual([]);
+    await fib.close();
+  });
+
+  it('keeps routes left by a graceful stop through the start-up grace period, then removes the unrelearned', async () => {
+    const connected = new MemoryConnectedRoutes();
+    connected.set([{ afi: 4, prefix: prefix4(addr('10.77.0.0') as number, 24), ifname: l.a.ifname }]);
+    const fib = new LinuxFib({ commandPrefix: prefix });
+    const before = new Rib({ connected });
+    before.addSource({ id: 'static', kind: 'static' });
+    for (const p of ['203.0.113.0/24', '198.51.100.0/24', '100.64.0.0/16']) {
+      before.addPath(pfx(p), { source: 'static', nexthops: [{ addr: addr('10.77.0.2') }] });
+    }
+    const s1 = new FibSync(before, fib, { scanMs: 0 });
+    await s1.start();
+    await s1.stop();
+    const left = await kernelTable(fib);
+    expect(left).toEqual([
+      '100.64.0.0/16 10.77.0.2',
+      '198.51.100.0/24 10.77.0.2',
+      '203.0.113.0/24 10.77.0.2',
+    ]);
+
+    // The restarted daemon: an empty RIB whose protocols relearn two of the three routes.
+    const rib = new Rib({ connected });
+    rib.addSource({ id: 'static', kind: 'static' });
+    const sync = new FibSync(rib, fib, { scanMs: 0, startupGraceMs: 1_500 });
+    await sync.start();
+    expect(await kernelTable(fib)).toEqual(left);
+    expect(sync.counters.adopted).toBe(3);
+    rib.addPath(pfx('203.0.113.0/24'), { source: 'static', nexthops: [{ addr: addr('10.77.0.2') }] });
+    rib.addPath(pfx('198.51.100.0/24'), { source: 'static', nexthops: [{ addr: addr('10.77.0.3') }] });
+    await sync.settled();
+    expect(await kernelTable(fib)).toEqual([
+      '100.64.0.0/16 10.77.0.2',
+      '198.51.100.0/24 10.77.0.3',
+      '203.0.113.0/24 10.77.0.2',
+    ]);
+    expect(sync.errors()).toEqual([]);
+    expect(await foreignRoutes()).toEqual(foreign);
+    await waitFor(async () => (await kernelTable(fib)).join() === ribTable(rib).join(), {
+      what: 'unrelearned route removed at the end of the grace period',
+      timeoutMs: 5_000,
+    });
+    expect(sync.inGracePeriod).toBe(false);
+    expect(await kernelTable(fib)).toEqual(['198.51.100.0/24 10.77.0.3', '203.0.113.0/24 10.77.0.2']);
+    expect(await foreignRoutes()).toEqual(foreign);
+    await sync.stop({ flush: true });
+    expect(await fib.list()).toEqual([]);
+    expect(await foreignRoutes()).toEqual(foreign);
     await fib.close();
   });
 

@@ -1,5 +1,6 @@
 // The FIB synchroniser against the memory backend: reconcile on start, incremental batches,
-// refused routes reported and retried with backoff, drift repair, stop with and without flush.
+// refused routes reported and retried with backoff, drift repair, stop with and without flush,
+// and the start-up grace period of a graceful restart (routes kept until relearned or expired).
 
 import { describe, expect, it } from 'vitest';
 import { FibSync, MemoryFib, formatAfPrefix, hopsMatch, type FibRoute } from '../../rib/index.js';
@@ -160,5 +161,97 @@ describe('FibSync with the memory backend', () => {
     await new Promise((r) => setTimeout(r, 150));
     expect(tableText(fib)).toEqual(ribText(rib));
     await sync.stop();
+  });
+
+  describe('start-up grace period (graceful restart)', () => {
+    const A = p4('198.51.100.0/24');
+    const B = p4('203.0.113.0/24');
+    const C = p4('100.64.0.0/16');
+
+    /** A table left behind by a synchroniser stopped without flush, and a fresh (empty) RIB. */
+    async function leftBehind(): Promise<{ fib: MemoryFib; rib: ReturnType<typeof makeRib>['rib'] }> {
+      const old = makeRib().rib;
+      old.addPath(A, { source: 'static', nexthops: [hop('10.0.0.1')] });
+      old.addPath(B, { source: 'static', nexthops: [hop('10.0.0.2')] });
+      old.addPath(C, { source: 'static', nexthops: [hop('10.0.0.3')] });
+      const fib = new MemoryFib();
+      const s1 = new FibSync(old, fib, { scanMs: 0 });
+      await s1.start();
+      await s1.stop();
+      expect(fib.routes.size).toBe(3);
+      return { fib, rib: makeRib().rib };
+    }
+
+    it('keeps the routes it finds while the RIB relearns them, then removes the rest when the period ends', async () => {
+      const { fib, rib } = await leftBehind();
+      const sync = new FibSync(rib, fib, { scanMs: 0, startupGraceMs: 150 });
+      await sync.start();
+      expect(sync.inGracePeriod).toBe(true);
+      expect(fib.routes.size).toBe(3);
+      expect(fib.applied).toBe(3);
+      expect(sync.counters.adopted).toBe(3);
+      // Relearned as before, relearned over another next hop; C is never relearned.
+      const sameA = fib.routes.get(A);
+      rib.addPath(A, { source: 'static', nexthops: [hop('10.0.0.1')] });
+      rib.addPath(B, { source: 'static', nexthops: [hop('10.0.0.9')] });
+      // A new route and one that goes again before the period ends: the latter stays for now.
+      const D = p4('192.0.2.0/24');
+      rib.addPath(D, { source: 'static', nexthops: [hop('10.0.0.4')] });
+      await sync.settled();
+      rib.removePath(D, 'static');
+      await sync.settled();
+      expect(fib.routes.get(A)).toBe(sameA);
+      expect(tableText(fib)).toEqual([
+        '100.64.0.0/16 ' + a4('10.0.0.3'),
+        '192.0.2.0/24 ' + a4('10.0.0.4'),
+        '198.51.100.0/24 ' + a4('10.0.0.1'),
+        '203.0.113.0/24 ' + a4('10.0.0.9'),
+      ]);
+      expect(sync.counters.removed).toBe(0);
+      await new Promise((r) => setTimeout(r, 250));
+      await sync.settled();
+      expect(sync.inGracePeriod).toBe(false);
+      expect(tableText(fib)).toEqual(ribText(rib));
+      expect(fib.routes.has(C)).toBe(false);
+      expect(fib.routes.has(D)).toBe(false);
+      expect(sync.counters.removed).toBe(2);
+      // After the period a withdrawal is applied at once again.
+      rib.removePath(B, 'static');
+      await sync.settled();
+      expect(fib.routes.has(B)).toBe(false);
+      await sync.stop();
+    });
+
+    it('ready() ends the period early; a periodic scan in the period deletes nothing', async () => {
+      const { fib, rib } = await leftBehind();
+      const sync = new FibSync(rib, fib, { scanMs: 20, startupGraceMs: 60_000 });
+      await sync.start();
+      rib.addPath(A, { source: 'static', nexthops: [hop('10.0.0.1')] });
+      await new Promise((r) => setTimeout(r, 80));
+      await sync.settled();
+      expect(sync.counters.scans).toBeGreaterThanOrEqual(2);
+      expect(fib.routes.size).toBe(3);
+      await sync.ready();
+      expect(sync.inGracePeriod).toBe(false);
+      expect(tableText(fib)).toEqual(ribText(rib));
+      await sync.stop();
+    });
+
+    it('without the option (or after ready() before start) reconciles at once', async () => {
+      const { fib, rib } = await leftBehind();
+      rib.addPath(A, { source: 'static', nexthops: [hop('10.0.0.1')] });
+      const sync = new FibSync(rib, fib, { scanMs: 0, startupGraceMs: 60_000 });
+      await sync.ready();
+      await sync.start();
+      expect(sync.inGracePeriod).toBe(false);
+      expect(tableText(fib)).toEqual(ribText(rib));
+      await sync.stop();
+      fib.routes.set(C, { afi: 4, prefix: C, nexthops: [hop('10.0.0.3')] });
+      const plain = new FibSync(rib, fib, { scanMs: 0 });
+      await plain.start();
+      expect(plain.counters.adopted).toBe(0);
+      expect(fib.routes.has(C)).toBe(false);
+      await plain.stop();
+    });
   });
 });
