@@ -49,6 +49,11 @@ export interface BgpSpeakerConfig {
   readonly bfdMultiplier?: number;
   /** Hold time in seconds (default 9; keepalive a third of it). */
   readonly holdTime?: number;
+  /**
+   * Graceful restart (RFC 4724) on every session, FRR and BIRD only. FRR also claims preserved
+   * forwarding state (F bit) for its families.
+   */
+  readonly gracefulRestart?: boolean;
 }
 
 // ===== State as data =====
@@ -94,6 +99,23 @@ export interface BgpSpeaker {
    * `message` as an RFC 9003 shutdown communication when given.
    */
   shutdownNeighbor(address: string, message?: string): Promise<void>;
+  /**
+   * Ask a neighbour to send its routes again: FRR `clear bgp ... soft in`, BIRD `reload in`, GoBGP
+   * `softresetin` (each sends a ROUTE-REFRESH when the neighbour supports it).
+   */
+  softResetIn(address: string): Promise<void>;
+  /** Stop originating a prefix from the description (withdrawn from every neighbour). */
+  withdraw(prefix: string): Promise<void>;
+  /**
+   * Stop the BGP daemon (FRR: bgpd only): SIGTERM, or SIGKILL with `kill` so that no NOTIFICATION
+   * goes out. Resolves once it has exited.
+   */
+  stopDaemon(opts?: { readonly kill?: boolean }): Promise<void>;
+  /**
+   * Start the BGP daemon again after stopDaemon, with the current description or, when given, one
+   * with other originations (same neighbours). Resolves once it answers its query tool.
+   */
+  startDaemon(config?: BgpSpeakerConfig): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -144,6 +166,10 @@ function originations(cfg: BgpSpeakerConfig): Originate[] {
   return (cfg.originate ?? []).map((o) => (typeof o === 'string' ? { prefix: o } : o));
 }
 
+function withoutPrefix(cfg: BgpSpeakerConfig, prefix: string): (string | Originate)[] {
+  return (cfg.originate ?? []).filter((o) => (typeof o === 'string' ? o : o.prefix) !== prefix);
+}
+
 function normaliseState(s: string): BgpState {
   const k = s.toLowerCase().replace(/[^a-z]/g, '');
   switch (k) {
@@ -182,11 +208,19 @@ export async function startBird(node: Node, config: BgpSpeakerConfig): Promise<B
   mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'bird.conf');
   const sock = join(dir, 'bird.ctl');
-  writeFileSync(conf, birdConfig(config));
-  const proc = node.spawn('bird', ['-f', '-c', conf, '-s', sock, '-P', join(dir, 'bird.pid')], {
-    logFile: join(dir, 'bird.log'),
-  });
+  let current = config;
+  writeFileSync(conf, birdConfig(current));
+  const launch = (): Proc =>
+    node.spawn('bird', ['-f', '-c', conf, '-s', sock, '-P', join(dir, 'bird.pid')], {
+      logFile: join(dir, 'bird.log'),
+    });
+  let proc = launch();
   const birdc = (cmd: string): Promise<string> => node.run(['birdc', '-s', sock, ...cmd.split(' ')]);
+  const answers = (): Promise<unknown> =>
+    waitFor(async () => (await node.exec(['birdc', '-s', sock, 'show', 'status'])).code === 0, {
+      what: `bird on ${node.name} to answer on its control socket`,
+      timeoutMs: 10_000,
+    });
   const names = config.neighbors.map((_, i) => `peer${i + 1}`);
   const speaker: BgpSpeaker = {
     kind: 'bird',
@@ -203,13 +237,32 @@ export async function startBird(node: Node, config: BgpSpeakerConfig): Promise<B
       if (message !== undefined) argv.push(JSON.stringify(message));
       await node.run(argv);
     },
+    softResetIn: async (address) => {
+      const i = config.neighbors.findIndex((n) => sameAddr(n.address, address));
+      if (i < 0) throw new Error(`bird on ${node.name}: no neighbour ${address}`);
+      await birdc(`reload in ${names[i]!}`);
+    },
+    withdraw: async (prefix) => {
+      current = { ...current, originate: withoutPrefix(current, prefix) };
+      writeFileSync(conf, birdConfig(current));
+      await birdc('configure');
+    },
+    stopDaemon: async (opts = {}) => {
+      if (opts.kill === true) {
+        proc.signal('SIGKILL');
+        await proc.exited;
+      } else await proc.stop(5_000);
+    },
+    startDaemon: async (next) => {
+      if (next !== undefined) current = next;
+      writeFileSync(conf, birdConfig(current));
+      proc = launch();
+      await answers();
+    },
     stop: () => stopAll([proc]),
   };
   node.topology.onDestroy(() => speaker.stop());
-  await waitFor(async () => (await node.exec(['birdc', '-s', sock, 'show', 'status'])).code === 0, {
-    what: `bird on ${node.name} to answer on its control socket`,
-    timeoutMs: 10_000,
-  });
+  await answers();
   return speaker;
 }
 
@@ -257,6 +310,7 @@ export function birdConfig(cfg: BgpSpeakerConfig): string {
       `  connect retry time 1; start delay time 1; error wait time 1, 5;`,
       ...(n.passive === true ? ['  passive on;'] : []),
       ...(n.bfd === true ? ['  bfd on;'] : []),
+      ...(cfg.gracefulRestart === true ? ['  graceful restart on;'] : []),
       `  ipv${fam} { import all; ${exportFilter(fam)} };`,
       '}',
     );
@@ -360,6 +414,12 @@ export async function startFrr(node: Node, config: BgpSpeakerConfig): Promise<Bg
   };
   const vtysh = (...cmds: string[]): Promise<string> =>
     node.run(['vtysh', '--vty_socket', dir, ...cmds.flatMap((c) => ['-c', c])]);
+  let current = config;
+  const bgpdAnswers = (): Promise<unknown> =>
+    waitFor(
+      async () => (await node.exec(['vtysh', '--vty_socket', dir, '-c', 'show bgp summary json'])).code === 0,
+      { what: `FRR bgpd on ${node.name} to answer vtysh`, timeoutMs: 10_000 },
+    );
   const speaker: BgpSpeaker = {
     kind: 'frr',
     node,
@@ -371,6 +431,34 @@ export async function startFrr(node: Node, config: BgpSpeakerConfig): Promise<Bg
     shutdownNeighbor: async (address, message) => {
       const msg = message !== undefined ? ` message ${message}` : '';
       await vtysh('configure terminal', `router bgp ${config.asn}`, `neighbor ${address} shutdown${msg}`);
+    },
+    softResetIn: async (address) => {
+      await vtysh(`clear bgp ipv${familyOf(address)} unicast ${address} soft in`);
+    },
+    withdraw: async (prefix) => {
+      current = { ...current, originate: withoutPrefix(current, prefix) };
+      await vtysh(
+        'configure terminal',
+        `router bgp ${config.asn}`,
+        `address-family ipv${familyOf(prefix)} unicast`,
+        `no network ${prefix}`,
+      );
+    },
+    stopDaemon: async (opts = {}) => {
+      const bgpd = procs.find((p) => p.running && p.argv.some((a) => a.endsWith('/bgpd')));
+      if (bgpd === undefined) return;
+      if (opts.kill === true) {
+        bgpd.signal('SIGKILL');
+        await bgpd.exited;
+      } else await bgpd.stop(5_000);
+    },
+    startDaemon: async (next) => {
+      if (next !== undefined) current = next;
+      const text = frrBgpConfig(node.name, current);
+      writeFileSync(join(dir, 'bgpd.conf'), text);
+      chownTree(dir, ['bgpd'], ids);
+      start('bgpd', ['-n']);
+      await bgpdAnswers();
     },
     stop: () => stopAll(procs),
   };
@@ -390,13 +478,7 @@ export async function startFrr(node: Node, config: BgpSpeakerConfig): Promise<Bg
   );
   if (withBfd) start('bfdd', []);
   start('bgpd', ['-n']);
-  await waitFor(
-    async () => (await node.exec(['vtysh', '--vty_socket', dir, '-c', 'show bgp summary json'])).code === 0,
-    {
-      what: `FRR bgpd on ${node.name} to answer vtysh`,
-      timeoutMs: 10_000,
-    },
-  );
+  await bgpdAnswers();
   return speaker;
 }
 
@@ -428,6 +510,9 @@ export function frrBgpConfig(hostname: string, cfg: BgpSpeakerConfig): string {
     ' no bgp network import-check',
     ' no bgp default ipv4-unicast',
     ` timers bgp ${Math.max(1, Math.floor(hold / 3))} ${hold}`,
+    ...(cfg.gracefulRestart === true
+      ? [' bgp graceful-restart', ' bgp graceful-restart preserve-fw-state']
+      : []),
   ];
   for (const n of cfg.neighbors) {
     lines.push(` neighbor ${n.address} remote-as ${n.asn}`, ` neighbor ${n.address} timers connect 1`);
@@ -519,14 +604,25 @@ export async function startGobgp(node: Node, config: BgpSpeakerConfig): Promise<
   mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'gobgpd.toml');
   writeFileSync(conf, gobgpConfig(config));
-  const proc = node.spawn(
-    'gobgpd',
-    ['-f', conf, '-t', 'toml', '--api-hosts', '127.0.0.1:50051', '--pprof-disable'],
-    {
+  const launch = (): Proc =>
+    node.spawn('gobgpd', ['-f', conf, '-t', 'toml', '--api-hosts', '127.0.0.1:50051', '--pprof-disable'], {
       logFile: join(dir, 'gobgpd.log'),
-    },
-  );
+    });
+  let proc = launch();
+  let current = config;
   const gobgp = (...args: string[]): Promise<string> => node.run(['gobgp', ...GOBGP_API, ...args]);
+  const answersAndOriginates = async (): Promise<void> => {
+    await waitFor(async () => (await node.exec(['gobgp', ...GOBGP_API, 'global', '-j'])).code === 0, {
+      what: `gobgpd on ${node.name} to answer on its API`,
+      timeoutMs: 10_000,
+    });
+    for (const o of originations(current)) {
+      const args = ['global', 'rib', '-a', `ipv${familyOf(o.prefix)}`, 'add', o.prefix];
+      if (o.communities?.length) args.push('community', o.communities.join(','));
+      if (o.largeCommunities?.length) args.push('large-community', o.largeCommunities.join(','));
+      await gobgp(...args);
+    }
+  };
   const speaker: BgpSpeaker = {
     kind: 'gobgp',
     node,
@@ -538,19 +634,28 @@ export async function startGobgp(node: Node, config: BgpSpeakerConfig): Promise<
     shutdownNeighbor: async (address, message) => {
       await gobgp('neighbor', address, 'shutdown', ...(message !== undefined ? ['--reason', message] : []));
     },
+    softResetIn: async (address) => {
+      await gobgp('neighbor', address, 'softresetin', '-a', `ipv${familyOf(address)}`);
+    },
+    withdraw: async (prefix) => {
+      current = { ...current, originate: withoutPrefix(current, prefix) };
+      await gobgp('global', 'rib', '-a', `ipv${familyOf(prefix)}`, 'del', prefix);
+    },
+    stopDaemon: async (opts = {}) => {
+      if (opts.kill === true) {
+        proc.signal('SIGKILL');
+        await proc.exited;
+      } else await proc.stop(5_000);
+    },
+    startDaemon: async (next) => {
+      if (next !== undefined) current = next;
+      proc = launch();
+      await answersAndOriginates();
+    },
     stop: () => stopAll([proc]),
   };
   node.topology.onDestroy(() => speaker.stop());
-  await waitFor(async () => (await node.exec(['gobgp', ...GOBGP_API, 'global', '-j'])).code === 0, {
-    what: `gobgpd on ${node.name} to answer on its API`,
-    timeoutMs: 10_000,
-  });
-  for (const o of originations(config)) {
-    const args = ['global', 'rib', '-a', `ipv${familyOf(o.prefix)}`, 'add', o.prefix];
-    if (o.communities?.length) args.push('community', o.communities.join(','));
-    if (o.largeCommunities?.length) args.push('large-community', o.largeCommunities.join(','));
-    await gobgp(...args);
-  }
+  await answersAndOriginates();
   return speaker;
 }
 
