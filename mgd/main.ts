@@ -134,7 +134,10 @@ async function main(): Promise<void> {
   try {
     daemon = await runMgd(args, log);
   } catch (e) {
-    log.fatal({ error: e instanceof Error ? e.message : String(e) }, 'mgd failed to start');
+    const message = e instanceof Error ? e.message : String(e);
+    log.fatal({ errors: message.split('\n') }, 'mgd failed to start');
+    // Also plainly on stderr: whoever started it from a shell reads what to fix line by line.
+    process.stderr.write(`mgd: ${message}\n`);
     process.exit(1);
   }
   let stopping = false;
