@@ -418,10 +418,14 @@ export class Speaker implements PeerHandler {
           s.allowAsIn !== nb.settings.allowAsIn ||
           s.enforceFirstAs !== nb.settings.enforceFirstAs ||
           s.nextHopSelf !== nb.settings.nextHopSelf;
+        const maxPrefixChanged = maxPrefixKey(s.maxPrefix) !== maxPrefixKey(nb.settings.maxPrefix);
         nb.settings = s;
         if (policiesChanged || knobsChanged) {
           this.softIn(s.address);
           this.softOut(s.address);
+        } else if (maxPrefixChanged) {
+          nb.maxPrefixOver.clear();
+          this.checkMaxPrefix(nb, new Set(FAMILIES));
         }
       }
     }
@@ -1002,6 +1006,16 @@ export class Speaker implements PeerHandler {
     }
     const ebgp = !s.ibgp;
     const policy = nb.settings.exportPolicy ?? (ebgp ? DEFAULT_EBGP : ACCEPT_ALL);
+    if (
+      s.families.has(AFISAFI_IPV4_UNICAST) &&
+      self4 === undefined &&
+      !s.extendedNextHop.has(AFISAFI_IPV4_UNICAST)
+    ) {
+      this.log.warn(
+        { peer: nb.settings.address },
+        'IPv4 routes cannot be sent on this IPv6 session without extended next hop (RFC 8950); enable extendedNextHop',
+      );
+    }
     for (const fam of s.families) {
       nb.target.set(fam, {
         localAsn: this.asn,
@@ -1238,6 +1252,10 @@ function sessionKey(s: NeighborSettings): string {
     [...s.addPath],
     s.extendedNextHop === true,
   ]);
+}
+
+function maxPrefixKey(m: MaxPrefixSettings | undefined): string {
+  return m === undefined ? '-' : JSON.stringify([m.limit, m.action, m.restartAfter, [...(m.families ?? [])]]);
 }
 
 function policyKey(p: CompiledPolicy | undefined): string {
