@@ -11,55 +11,18 @@
 // taken the last byte (End-of-RIB included). UPDATEs the daemon sends back are framed and
 // dropped. It stays up, answering keepalives, until the parent stops it.
 
-import { buildAnnouncements, endOfRib } from '../../wire/bgp/builder.js';
-import { Afi, Safi } from '../../wire/bgp/constants.js';
 import type { CodecContext } from '../../wire/bgp/types.js';
 import {
   addrFlag,
+  buildPlanUpdates,
   establish,
   flag,
   intFlag,
   parseFlags,
-  planAttributes,
-  planPrefixes,
   PLAN_MAX,
   report,
 } from './bgp-peer.js';
 import { fail } from './bgp-peer.js';
-
-// ===== Building =====
-
-/** Size of one socket write: UPDATEs are concatenated up to this many bytes. */
-const CHUNK = 256 * 1024;
-
-/** Every UPDATE for the plan, concatenated into write chunks (the End-of-RIB last). */
-function buildChunks(
-  count: number,
-  perSet: number,
-  localAs: number,
-  nextHop: number,
-  ctx: CodecContext,
-): Buffer[] {
-  const chunks: Buffer[] = [];
-  let parts: Uint8Array[] = [];
-  let bytes = 0;
-  const push = (m: Uint8Array): void => {
-    if (bytes + m.length > CHUNK) {
-      chunks.push(Buffer.concat(parts, bytes));
-      parts = [];
-      bytes = 0;
-    }
-    parts.push(m);
-    bytes += m.length;
-  };
-  for (let from = 0, s = 0; from < count; from += perSet, s++) {
-    const prefixes = planPrefixes(from, Math.min(count, from + perSet));
-    for (const m of buildAnnouncements(planAttributes(s, localAs, nextHop), prefixes, ctx)) push(m);
-  }
-  push(endOfRib(Afi.IPV4, Safi.UNICAST));
-  chunks.push(Buffer.concat(parts, bytes));
-  return chunks;
-}
 
 // ===== Main =====
 
@@ -73,7 +36,7 @@ async function main(): Promise<void> {
   const nextHop = addrFlag(f, 'local');
   // The daemons under test all support four-octet AS; the per-set ASNs need it.
   const ctx: CodecContext = { fourOctetAs: true, extendedMessage: false, addPath: new Set() };
-  const chunks = buildChunks(count, perSet, localAs, nextHop, ctx);
+  const chunks = buildPlanUpdates(count, perSet, localAs, nextHop, ctx);
   report('built', { chunks: chunks.length, bytes: chunks.reduce((n, c) => n + c.length, 0) });
   const { socket, ctx: negotiated } = await establish({
     localAs,

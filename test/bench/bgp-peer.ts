@@ -1,6 +1,7 @@
 // The BGP propagation benchmark's test peer: the small eBGP speaker that both the route injector
-// (bgp-injector.ts) and the counting sink (bgp-sink.ts) are built on, plus the prefix and
-// attribute-set plan they share.
+// (bgp-injector.ts) and the counting sink (bgp-sink.ts) are built on, plus what they share: the
+// plan of prefixes and attribute sets, the injector's packed UPDATEs (wire/bgp/builder.ts), and
+// the sink's counter of distinct prefixes.
 //
 // It opens the TCP connection itself (the daemon under test is configured passive towards both
 // test peers), sends its OPEN (RFC 4271 §4.2) with the multiprotocol IPv4 unicast (RFC 4760),
@@ -16,12 +17,22 @@
 
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { buildAnnouncements, endOfRib } from '../../wire/bgp/builder.js';
 import { AsPathSegmentType, MessageType, Origin, Afi, Safi } from '../../wire/bgp/constants.js';
 import { nextFrame } from '../../wire/bgp/header.js';
 import { decodeMessage, encodeMessageBytes } from '../../wire/bgp/message.js';
 import { capabilitiesOf } from '../../wire/bgp/open.js';
 import type { CodecContext, OpenMessage, PathAttributes } from '../../wire/bgp/types.js';
-import { parseAddr4, prefix4Unchecked, type Addr4, type Prefix4 } from '../../wire/ip/index.js';
+import {
+  isPrefix4,
+  parseAddr4,
+  prefix4Addr,
+  prefix4Len,
+  prefix4Unchecked,
+  type Addr4,
+  type Prefix,
+  type Prefix4,
+} from '../../wire/ip/index.js';
 
 // ===== Reporting =====
 
@@ -115,6 +126,74 @@ export function planAttributes(s: number, localAs: number, nextHop: Addr4): Path
     nextHop,
     communities: [(localAs * 65536 + (s % 65536)) >>> 0, (localAs * 65536 + 1000 + (s % 10)) >>> 0],
   };
+}
+
+/** `planPrefix` for every index in [from, to). */
+export function planPrefixes(from: number, to: number): Prefix4[] {
+  const out: Prefix4[] = [];
+  for (let i = from; i < to; i++) out.push(planPrefix(i));
+  return out;
+}
+
+/** Size of one socket write: UPDATEs are concatenated up to this many bytes. */
+const CHUNK = 256 * 1024;
+
+/**
+ * Every UPDATE of a plan of `count` prefixes, `perSet` to an attribute set, packed by the UPDATE
+ * builder and concatenated into write chunks; the IPv4 unicast End-of-RIB comes last.
+ */
+export function buildPlanUpdates(
+  count: number,
+  perSet: number,
+  localAs: number,
+  nextHop: Addr4,
+  ctx: CodecContext,
+): Buffer[] {
+  const chunks: Buffer[] = [];
+  let parts: Uint8Array[] = [];
+  let bytes = 0;
+  const push = (m: Uint8Array): void => {
+    if (bytes + m.length > CHUNK) {
+      chunks.push(Buffer.concat(parts, bytes));
+      parts = [];
+      bytes = 0;
+    }
+    parts.push(m);
+    bytes += m.length;
+  };
+  for (let from = 0, s = 0; from < count; from += perSet, s++) {
+    const prefixes = planPrefixes(from, Math.min(count, from + perSet));
+    for (const m of buildAnnouncements(planAttributes(s, localAs, nextHop), prefixes, ctx)) push(m);
+  }
+  push(endOfRib(Afi.IPV4, Safi.UNICAST));
+  chunks.push(Buffer.concat(parts, bytes));
+  return chunks;
+}
+
+// ===== Counting =====
+
+/** Distinct plan prefixes seen so far (a byte per plan prefix). */
+export class Counter {
+  private readonly seen: Uint8Array;
+  count = 0;
+  updates = 0;
+
+  constructor(readonly total: number) {
+    this.seen = new Uint8Array(total);
+  }
+
+  /** Mark the plan prefixes among `prefixes`; returns true when this call completed the set. */
+  mark(prefixes: readonly Prefix[]): boolean {
+    const before = this.count;
+    for (const p of prefixes) {
+      if (!isPrefix4(p)) continue;
+      const i = planIndex(prefix4Addr(p), prefix4Len(p), this.total);
+      if (i < 0 || this.seen[i] === 1) continue;
+      this.seen[i] = 1;
+      this.count++;
+    }
+    return before < this.total && this.count === this.total;
+  }
 }
 
 // ===== The session =====
@@ -246,11 +325,4 @@ export async function establish(o: PeerOptions): Promise<Established> {
     socket.on('close', () => fail(`connection to ${o.peerAddress} closed`));
     socket.write(encodeMessageBytes(ourOpen(o), OPEN_CTX));
   });
-}
-
-/** `planPrefix` for every index in [from, to). */
-export function planPrefixes(from: number, to: number): Prefix4[] {
-  const out: Prefix4[] = [];
-  for (let i = from; i < to; i++) out.push(planPrefix(i));
-  return out;
 }

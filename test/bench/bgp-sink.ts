@@ -14,34 +14,7 @@
 import { MessageType } from '../../wire/bgp/constants.js';
 import { decodeMessage } from '../../wire/bgp/message.js';
 import type { CodecContext } from '../../wire/bgp/types.js';
-import { isPrefix4, prefix4Addr, prefix4Len, type Prefix } from '../../wire/ip/index.js';
-import { addrFlag, establish, fail, flag, intFlag, parseFlags, planIndex, report } from './bgp-peer.js';
-
-// ===== Counting =====
-
-/** Distinct plan prefixes seen so far. */
-class Counter {
-  private readonly seen: Uint8Array;
-  count = 0;
-  updates = 0;
-
-  constructor(readonly total: number) {
-    this.seen = new Uint8Array(total);
-  }
-
-  /** Mark the plan prefixes among `prefixes`; returns true when this completed the set. */
-  mark(prefixes: readonly Prefix[]): boolean {
-    const before = this.count;
-    for (const p of prefixes) {
-      if (!isPrefix4(p)) continue;
-      const i = planIndex(prefix4Addr(p), prefix4Len(p), this.total);
-      if (i < 0 || this.seen[i] === 1) continue;
-      this.seen[i] = 1;
-      this.count++;
-    }
-    return before < this.total && this.count === this.total;
-  }
-}
+import { addrFlag, Counter, establish, fail, flag, intFlag, parseFlags, report } from './bgp-peer.js';
 
 // ===== Main =====
 
