@@ -76,6 +76,8 @@ export interface BgpRoute {
   readonly asPath: readonly number[];
   /** True when learned from a BGP neighbour (false for local origination). */
   readonly learned: boolean;
+  /** LOCAL_PREF when the route carries one (FRR and BIRD; iBGP routes). */
+  readonly localPref?: number;
 }
 
 /** A BFD session as the speaker reports it. */
@@ -335,7 +337,13 @@ function parseBirdProtocols(out: string, cfg: BgpSpeakerConfig, names: readonly 
 function parseBirdRoutes(out: string, bgpNames: readonly string[]): BgpRoute[] {
   const routes: BgpRoute[] = [];
   let prefix = '';
-  let cur: { prefix: string; nextHop?: string; asPath: number[]; learned: boolean } | null = null;
+  let cur: {
+    prefix: string;
+    nextHop?: string;
+    asPath: number[];
+    learned: boolean;
+    localPref?: number;
+  } | null = null;
   const flush = (): void => {
     if (cur !== null) routes.push(cur);
     cur = null;
@@ -351,11 +359,13 @@ function parseBirdRoutes(out: string, bgpNames: readonly string[]): BgpRoute[] {
       continue;
     }
     if (cur === null) continue;
-    const c: { nextHop?: string; asPath: number[] } = cur;
+    const c: { nextHop?: string; asPath: number[]; localPref?: number } = cur;
     const via = /^\s+via (\S+)/.exec(line);
     if (via !== null && c.nextHop === undefined) c.nextHop = via[1]!;
     const path = /^\s+BGP\.as_path:(.*)$/.exec(line);
     if (path !== null) c.asPath = (path[1] ?? '').match(/\d+/g)?.map(Number) ?? [];
+    const lp = /^\s+BGP\.local_pref:\s*(\d+)/.exec(line);
+    if (lp !== null) c.localPref = Number(lp[1]);
   }
   flush();
   return routes;
@@ -566,6 +576,7 @@ interface FrrPath {
   bestpath?: boolean;
   path?: string;
   peerId?: string;
+  locPrf?: number;
   nexthops?: { ip?: string; afi?: string }[];
 }
 
@@ -580,6 +591,7 @@ function parseFrrRoutes(json: string): BgpRoute[] {
         ...(nh !== undefined ? { nextHop: nh } : {}),
         asPath: (p.path ?? '').match(/\d+/g)?.map(Number) ?? [],
         learned: p.peerId !== undefined && p.peerId !== '(unspec)',
+        ...(p.locPrf !== undefined ? { localPref: p.locPrf } : {}),
       });
     }
   }
