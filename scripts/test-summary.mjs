@@ -13,7 +13,11 @@ for (const file of process.argv.slice(2)) {
     continue;
   }
   passed += r.numPassedTests ?? 0;
-  failed += (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+  failed += r.numFailedTests ?? 0;
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  // A file that failed before running any test (an import error) counts as one failure.
+  for (const f of r.testResults ?? []) {
+    if (f.status === 'failed' && (f.assertionResults ?? []).length === 0) failed++;
+  }
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
