@@ -87,6 +87,19 @@ function peakRss(pid: number): number {
 
 const TICKS = 100;
 
+/** Command names of processes, joined with '+' (which processes a figure accounts). */
+function commands(pids: readonly number[]): string {
+  return pids
+    .map((p) => {
+      try {
+        return readFileSync(`/proc/${p}/comm`, 'utf8').trim();
+      } catch {
+        return `${p}?`;
+      }
+    })
+    .join('+');
+}
+
 /** utime + stime of a process in seconds (0 when it is gone). */
 function cpuSeconds(pid: number): number {
   try {
@@ -230,13 +243,14 @@ async function runOnce(daemon: Daemon, size: number): Promise<RunResult> {
   const l1 = topo.link(inj, dut);
   const l2 = topo.link(dut, sink);
   let pids: number[] = [];
+  // Read when the run ends: a process named at spawn may not have exec'd yet.
   const result = (seconds: number | null, note: string, cpu0 = 0): RunResult => ({
     daemon,
     size,
     seconds,
     rssBytes: pids.reduce((n, p) => n + peakRss(p), 0),
     cpuSeconds: pids.reduce((n, p) => n + cpuSeconds(p), 0) - cpu0,
-    note,
+    note: pids.length === 0 ? note : `${commands(pids)}; ${note}`,
   });
   try {
     await topo.launch();
@@ -275,7 +289,14 @@ async function runOnce(daemon: Daemon, size: number): Promise<RunResult> {
     const first = await waitEvent(injProc, 'injector', 'first-update', setup + 120_000);
     try {
       const done = await waitEvent(sinkProc, 'sink', 'complete', Date.now() + TIMEOUT_MS);
-      return result((done.t - first.t) / 1000, `${String(done['updates'])} UPDATEs at the sink`, cpu0);
+      const sent = eventsOf(injProc.logFile).find((x) => x.event === 'sent');
+      const wrote =
+        sent === undefined ? '' : `, injector wrote all in ${((sent.t - first.t) / 1000).toFixed(3)} s`;
+      return result(
+        (done.t - first.t) / 1000,
+        `${String(done['updates'])} UPDATEs at the sink${wrote}`,
+        cpu0,
+      );
     } catch (e) {
       if (!(e instanceof RunTimeout)) throw e;
       const progress = eventsOf(sinkProc.logFile).filter((x) => x.event === 'progress');
