@@ -3,6 +3,8 @@
 // the peer through its query tool and on mgd through the kernel routes it installed, withdrawal
 // both ways, ROUTE-REFRESH asked by the peer and answered, the peer's daemon restarting, and an
 // administrative shutdown NOTIFICATION with a shutdown communication (RFC 9003) reaching mgd's log.
+// mgd runs from the built tree (npx tsc -p . first). INTEROP_KEEP=1 keeps each topology's directory
+// (configs, mgd.log, the peers' logs) for inspection.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology, requireRoot, waitFor } from '../topo/index.js';
 import type { Link } from '../topo/index.js';
