@@ -403,12 +403,14 @@ describe('mgd answers crafted messages', () => {
     });
   });
 
-  it('the second session stayed Established throughout with its route', () => {
+  it('the second session stayed Established throughout with its route, and still takes UPDATEs', async () => {
     const s = status(GOOD.addr)!;
     expect(s.state).toBe('Established');
     expect(s.counters.establishedTransitions).toBe(1);
     expect(s.counters.notificationsSent + s.counters.notificationsReceived).toBe(0);
     expect(accepted(GOOD.addr)).toBe(1);
     expect(good.closed).toBe(false);
+    good.send(update([...ORIGIN_IGP(), ...AS_PATH([GOOD.asn]), ...NEXT_HOP(GOOD.addr)], ['10.2.1']));
+    await until(() => accepted(GOOD.addr) === 2, 'a second route from the good peer accepted');
   });
 });
