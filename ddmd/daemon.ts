@@ -162,6 +162,12 @@ export class DdmDaemon {
   async start(): Promise<void> {
     this.loadState();
     this.o.datagrams.onPacket((kind, ifname, from, bytes) => this.packet(kind, ifname, from, bytes));
+    this.o.datagrams.onSendError?.((ifname, error) => {
+      const s = this.sessions.get(ifname);
+      if (s === undefined || !this.running) return;
+      this.log.debug({ ifname, error: error.message }, 'probe send failed');
+      this.act(s, s.sendFailed(this.o.clock.now()));
+    });
     for (const i of this.o.interfaces) {
       await this.o.datagrams.addInterface(i.name);
       await this.o.exchange.serve(i.name, i.addr, {

@@ -34,6 +34,8 @@ export interface DdmDatagramIo {
   /** Send a probe to a neighbour's link-local address on an interface. */
   sendProbe(ifname: string, to: string, bytes: Uint8Array): void;
   onPacket(h: DatagramHandler): void;
+  /** Called when the kernel refuses to send a probe (e.g. the interface is down). */
+  onSendError?(h: (ifname: string, error: Error) => void): void;
   close(): void;
 }
 
@@ -112,8 +114,16 @@ export class UdpDatagramIo implements DdmDatagramIo {
 
   sendProbe(ifname: string, to: string, bytes: Uint8Array): void {
     this.probe?.send(bytes, this.probePort, `${to}%${ifname}`, (e) => {
-      if (e) this.sendErrors++;
+      if (!e) return;
+      this.sendErrors++;
+      for (const h of this.sendErrorHandlers) h(ifname, e);
     });
+  }
+
+  private sendErrorHandlers: ((ifname: string, error: Error) => void)[] = [];
+
+  onSendError(h: (ifname: string, error: Error) => void): void {
+    this.sendErrorHandlers.push(h);
   }
 
   onPacket(h: DatagramHandler): void {

@@ -59,7 +59,7 @@ export type SessionAction =
   | { readonly kind: 'peer-up'; readonly hostname: string; readonly peerKind: DdmRole; readonly addr: string }
   | {
       readonly kind: 'peer-down';
-      readonly reason: 'discovery-expired' | 'probes-lost' | 'peer-changed' | 'peer-restarted';
+      readonly reason: 'discovery-expired' | 'probes-lost' | 'link-down' | 'peer-changed' | 'peer-restarted';
     }
   | { readonly kind: 'delay'; readonly delayUs: number | undefined };
 
@@ -98,7 +98,8 @@ export class InterfaceSession {
       ...DEFAULT_ESTIMATOR_PARAMS,
       deadAfter: params.deadAfter,
       aliveAfter: params.aliveAfter,
-      replyTimeoutUs: Math.max(3 * params.probeIntervalMs, 250) * 1000,
+      // 2.5 intervals: five lost probes in a row then take well under a second at 100 ms.
+      replyTimeoutUs: Math.max(2.5 * params.probeIntervalMs, 200) * 1000,
     });
   }
 
@@ -234,6 +235,14 @@ export class InterfaceSession {
       out.push({ kind: 'delay', delayUs: d });
     }
     return out;
+  }
+
+  /** Sending a probe failed locally (interface down, no route): the neighbour is unreachable now. */
+  sendFailed(now: number): SessionAction[] {
+    if (this.neighbour === undefined || !this.estimator.markDead() || !this.up) return [];
+    this.up = false;
+    this.transition(now, 'link-down');
+    return [{ kind: 'peer-down', reason: 'link-down' }];
   }
 
   /** The link went down administratively or the interface vanished. */

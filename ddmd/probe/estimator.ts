@@ -142,6 +142,18 @@ export class LinkEstimator {
     return died;
   }
 
+  /**
+   * The link is known to be down (the kernel refused to send): dead at once, without waiting for
+   * the probes to time out. Answers bring it back as usual.
+   */
+  markDead(): boolean {
+    const was = this.isAlive;
+    this.isAlive = false;
+    this.answeredRun = 0;
+    this.lostRun = Math.max(this.lostRun, this.params.deadAfter);
+    return was;
+  }
+
   /** Forget all samples (the neighbour restarted or was replaced). */
   reset(): void {
     this.srtt = undefined;

@@ -95,13 +95,22 @@ describe.skipIf(skip !== null)(`ddmd rack in namespaces${skip !== null ? ` (skip
     expect(sent[1]!).toBeGreaterThan(sent[0]! * 3);
     await flood.stop();
     await loaded.setRate(null);
-    await waitFor(
-      async () => {
-        const w = await kernelHops(sled0, target);
-        return w[via0] !== undefined && w[via0] === w[via1];
-      },
-      { what: `sled0's weights for ${target} to return to even`, timeoutMs: 15_000, intervalMs: 200 },
-    );
+    try {
+      await waitFor(
+        async () => {
+          const w = await kernelHops(sled0, target);
+          return w[via0] !== undefined && w[via0] === w[via1];
+        },
+        { what: `sled0's weights for ${target} to return to even`, timeoutMs: 15_000, intervalMs: 200 },
+      );
+    } catch (e) {
+      // Say what each side believed, so a failure here can be diagnosed from the log alone.
+      console.info(`[ddmd rack] sled0 kernel: ${JSON.stringify(await kernelHops(sled0, target))}`);
+      console.info(`[ddmd rack] sled0 prefixes: ${JSON.stringify(await ddmadm(sled0, 'prefixes'))}`);
+      console.info(`[ddmd rack] sled0 peers: ${JSON.stringify(await ddmadm(sled0, 'peers'))}`);
+      console.info(`[ddmd rack] sw0 peers: ${JSON.stringify(await ddmadm(rack.sw[0]!, 'peers'))}`);
+      throw e;
+    }
   }, 60_000);
 
   it('cutting a sled-switch link removes that next hop everywhere within a second; restoring brings it back', async () => {
@@ -130,6 +139,35 @@ describe.skipIf(skip !== null)(`ddmd rack in namespaces${skip !== null ? ` (skip
       { what: `every other sled to use sw1 for ${target} again`, timeoutMs: 10_000, intervalMs: 50 },
     );
     console.info(`[ddmd rack] recovery: next hop back everywhere ${Date.now() - t1} ms after restore`);
+  }, 30_000);
+  it('silent packet loss on a link (no carrier change) takes that next hop away within a second or two', async () => {
+    const lossy = rack.links[3]![0]!; // sled3 <-> sw0
+    const target = sledPrefix(3);
+    const others = [0, 1, 2].map((i) => rack.sleds[i]!);
+    const t0 = Date.now();
+    await lossy.drop();
+    await waitFor(
+      async () => {
+        for (const s of others) if (Object.keys(await kernelHops(s, target)).length !== 1) return false;
+        return true;
+      },
+      {
+        what: `every other sled to drop sw0 for ${target} after silent loss`,
+        timeoutMs: 5_000,
+        intervalMs: 25,
+      },
+    );
+    const detected = Date.now() - t0;
+    console.info(`[ddmd rack] silent loss: next hop gone everywhere ${detected} ms after the drop began`);
+    expect(detected).toBeLessThan(2000);
+    await lossy.undrop();
+    await waitFor(
+      async () => {
+        for (const s of others) if (Object.keys(await kernelHops(s, target)).length !== 2) return false;
+        return true;
+      },
+      { what: `every other sled to use sw0 for ${target} again`, timeoutMs: 10_000, intervalMs: 50 },
+    );
   }, 30_000);
 });
 

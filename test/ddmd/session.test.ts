@@ -125,6 +125,18 @@ describe('DDM interface session', () => {
     expect(l.a.state).toBe('exchange');
   });
 
+  it('a refused send (interface down) takes the neighbour down at once; answers bring it back', () => {
+    const l = pair();
+    l.run(1000);
+    expect(l.a.sendFailed(l.now)).toEqual([{ kind: 'peer-down', reason: 'link-down' }]);
+    expect(l.a.state).toBe('unreachable');
+    expect(l.a.sendFailed(l.now)).toEqual([]);
+    const t = l.now;
+    l.run(t + 500);
+    expect(l.last('a', 'peer-up')!.at).toBeGreaterThan(t);
+    expect(l.a.state).toBe('exchange');
+  });
+
   it('ignores its own looped-back multicast', () => {
     const s = new InterfaceSession('eth0', 'sled0', 'server', 1);
     const acts = s.onDiscovery(
