@@ -223,12 +223,9 @@ describe.skipIf(skip !== null)('mgd interop with FRR, BIRD and GoBGP (eBGP)', ()
         expect(dropped, `mgd removed ${k}'s routes while ${k} was down`).toBe(true);
       });
 
-      // Bug in mgd (wire/bgp/notification.ts shutdownCommunication, used by mgd/bgp/peer.ts): FRR
-      // wraps its Administrative Shutdown in a Cease / Hard Reset (6/9, RFC 8538 §3) because mgd
-      // advertises the graceful-restart N bit; the Hard Reset's data is the cause's code, subcode and
-      // data, but mgd reads a shutdown communication only from 6/2 and 6/4, so FRR's text never
-      // reaches the log (measured: "notification-received", code 6, subcode 9, no text).
-      const shutdownCase = k === 'frr' ? it.sequential.fails : it.sequential;
+      // FRR wraps its Administrative Shutdown in a Cease / Hard Reset (6/9, RFC 8538 §3) because
+      // mgd advertises the graceful-restart N bit; the text is read from inside the Hard Reset.
+      const shutdownCase = it.sequential;
       shutdownCase(`${k}: administrative shutdown; mgd logs the shutdown communication`, async () => {
         const text = `lodestone maintenance ${k} 42`;
         const mark = pair.mgd.logs().length;

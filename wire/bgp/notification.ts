@@ -94,6 +94,16 @@ export function shutdownNotification(
  * when there is none or it is malformed (RFC 9003 §4: a bad one is logged and otherwise ignored).
  */
 export function shutdownCommunication(m: NotificationMessage): string | undefined {
+  // RFC 8538 §3.1: a Hard Reset carries the original code, subcode and data in its own data.
+  if (m.code === ErrorCode.CEASE && m.subcode === CeaseSubcode.HARD_RESET && m.data.length >= 2) {
+    const inner: NotificationMessage = {
+      type: 3,
+      code: m.data[0] as number,
+      subcode: m.data[1] as number,
+      data: m.data.subarray(2),
+    };
+    return inner.subcode === CeaseSubcode.HARD_RESET ? undefined : shutdownCommunication(inner);
+  }
   if (!carriesShutdownCommunication(m.code, m.subcode) || m.data.length === 0) return undefined;
   const len = m.data[0] as number;
   if (len === 0 || len + 1 > m.data.length) return undefined;

@@ -58,6 +58,17 @@ describe('Shutdown Communication (RFC 9003)', () => {
     expect(shutdownCommunication(n)).toBe('maintenance — back at 10:00');
   });
 
+  it('finds the message inside a Hard Reset (RFC 8538 §3.1)', () => {
+    const inner = shutdownNotification(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, 'going down');
+    const data = new Uint8Array(2 + inner.data.length);
+    data.set([6, 2]);
+    data.set(inner.data, 2);
+    expect(shutdownCommunication({ type: 3, code: 6, subcode: 9, data })).toBe('going down');
+    expect(
+      shutdownCommunication({ type: 3, code: 6, subcode: 9, data: new Uint8Array([6, 9, 6, 9]) }),
+    ).toBeUndefined();
+  });
+
   it('cuts long text at a character boundary within 255 octets', () => {
     const n = shutdownNotification(CeaseSubcode.ADMINISTRATIVE_RESET, 'é'.repeat(200));
     expect(n.data[0]).toBe(254);
