@@ -6,16 +6,23 @@
 //                            └──▶ Subscriber "api"     …
 //   consumer: sub.onReady(cb) → cb() → sub.drain() → coalesced events, oldest key first
 //
-// A subscriber never holds a queue: it keeps at most one pending entry per prefix (and per
-// BFD session / neighbour), so a slow consumer costs memory bounded by the table size. The entry
-// remembers whether the subscriber had the prefix before the first undrained change, so a drain
-// turns "selected, changed, changed" into one `route-selected`, "changed, removed" into
+// A subscriber never holds a queue of events: it keeps at most one pending entry per prefix (and
+// per BFD session / neighbour), so a slow consumer costs memory bounded by the table size. The
+// entry remembers whether the subscriber had the prefix before the first undrained change, so a
+// drain turns "selected, changed, changed" into one `route-selected`, "changed, removed" into
 // `route-removed`, and "selected, removed" into nothing: after each drain the subscriber's view
 // equals the RIB.
+//
+// The RIB's own changes take a path without per-change objects or hashing (`publishRoute`): each
+// of the first MAX_FAST_SUBSCRIBERS subscribers owns two bits of the prefix's `RouteState` ("pending here",
+// "had it before") and a list of the states pending for it; the event is built when the
+// subscriber drains, from the state as it is then. A state the RIB has dropped (prefix gone) and
+// a newer state for the same prefix can both be pending; a drain merges the two.
 
 import type { Afi, NextHop } from './types.js';
 import type { Prefix4, Prefix6 } from '../wire/ip/index.js';
 import { Prefix4Map, Prefix6Map } from './prefix-map.js';
+import { key6 } from '../wire/ip/index.js';
 
 // ===== Events =====
 
@@ -59,6 +66,24 @@ export interface SourceState {
 export type RouteEvent = RouteSelected | RouteChanged | RouteRemoved;
 export type RibEvent = RouteEvent | NextHopState | SourceState;
 
+/** A prefix's forwarding state as its owner (the RIB) keeps it; subscribers read it when they drain. */
+export interface RouteState {
+  readonly afi: Afi;
+  readonly prefix: Prefix4 | Prefix6;
+  /** The forwarding next hops now (empty: not selected). */
+  readonly hops: readonly NextHop[];
+  /** The owner no longer holds this state (the prefix went; a newer state may exist for it). */
+  readonly dropped: boolean;
+  /** Bookkeeping of the bus (two bits per subscriber); start at 0 and leave alone. */
+  busBits: number;
+}
+
+/**
+ * Subscribers that take the RIB's changes without per-change objects (two bits each in
+ * `busBits`, which therefore holds up to 10 bits).
+ */
+export const MAX_FAST_SUBSCRIBERS = 5;
+
 // ===== Subscribers =====
 
 /** Coalesced state of one key after a second undrained event (the first is stored bare). */
@@ -88,6 +113,9 @@ export class Subscriber {
   private readonly v4 = new Prefix4Map<Slot>();
   private readonly v6 = new Prefix6Map<Slot>();
   private readonly other = new Map<string, RibEvent>();
+  /** Route states pending here (fast path), from `head` on. */
+  private states: RouteState[] = [];
+  private head = 0;
   private readyCb: (() => void) | undefined;
   private scheduled = false;
   closed = false;
@@ -95,11 +123,13 @@ export class Subscriber {
   constructor(
     readonly name: string,
     private readonly bus: EventBus,
+    /** Index of the two bits this subscriber owns in `RouteState.busBits`, or -1. */
+    readonly slot: number = -1,
   ) {}
 
   /** Number of keys with undrained state. */
   get pending(): number {
-    return this.v4.size + this.v6.size + this.other.size;
+    return this.v4.size + this.v6.size + this.other.size + this.states.length - this.head;
   }
 
   /** Call `cb` (once per burst, from a microtask) when undrained state appears. */
@@ -135,6 +165,17 @@ export class Subscriber {
     if (this.readyCb !== undefined && !this.scheduled) this.schedule();
   }
 
+  /** Note a change of a route state (called by the bus for fast subscribers). */
+  pushState(st: RouteState, before: readonly NextHop[]): void {
+    const pend = 1 << (2 * this.slot);
+    const bits = st.busBits;
+    if ((bits & pend) !== 0) return;
+    const had = pend << 1;
+    st.busBits = before.length > 0 ? bits | pend | had : (bits | pend) & ~had;
+    this.states.push(st);
+    if (this.readyCb !== undefined && !this.scheduled) this.schedule();
+  }
+
   private schedule(): void {
     this.scheduled = true;
     queueMicrotask(() => {
@@ -158,15 +199,83 @@ export class Subscriber {
       const ev = slot instanceof Pending ? resolvePending(slot) : slot;
       if (ev !== undefined) out.push(ev);
     }
+    if (out.length < max && this.head < this.states.length) this.drainStates(max - out.length, out);
     return out;
+  }
+
+  /** Events for up to `max` pending route states, oldest first. */
+  private drainStates(max: number, out: RibEvent[]): void {
+    const states = this.states;
+    const end = Math.min(states.length, this.head + max);
+    const pend = 1 << (2 * this.slot);
+    const had = pend << 1;
+    // A prefix pending twice (its old state dropped by the RIB, then a new one) is merged into
+    // one event: the first state's "had" with the last state's hops. Tracked only once a dropped
+    // state shows up (the older of the two always comes first).
+    let seen: Map<number | string, number> | undefined;
+    let merged = false;
+    const first = out.length;
+    for (let i = this.head; i < end; i++) {
+      const st = states[i]!;
+      const bits = st.busBits;
+      st.busBits = bits & ~(pend | had);
+      let hadBefore = (bits & had) !== 0;
+      if (seen !== undefined || st.dropped) {
+        seen ??= new Map();
+        const k = typeof st.prefix === 'number' ? st.prefix : key6(st.prefix);
+        const at = seen.get(k);
+        if (at !== undefined) {
+          hadBefore = (at & 1) === 1;
+          out[at >> 1] = DROPPED;
+          merged = true;
+        }
+        seen.set(k, out.length * 2 + (hadBefore ? 1 : 0));
+      }
+      const ev = routeEvent(st, hadBefore);
+      if (ev !== undefined) out.push(ev);
+      else if (seen !== undefined) out.push(DROPPED);
+    }
+    this.head = end;
+    if (end === states.length) {
+      this.states = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > states.length) {
+      this.states = states.slice(this.head);
+      this.head = 0;
+    }
+    if (merged || seen !== undefined) {
+      let w = first;
+      for (let i = first; i < out.length; i++) {
+        const ev = out[i]!;
+        if (ev !== DROPPED) out[w++] = ev;
+      }
+      out.length = w;
+    }
   }
 
   /** Stop receiving events. */
   close(): void {
     this.closed = true;
+    const mask = ~(3 << (2 * this.slot));
+    for (let i = this.head; i < this.states.length; i++) this.states[i]!.busBits &= mask;
+    this.states = [];
+    this.head = 0;
     this.bus.unsubscribe(this);
   }
 }
+
+/** The event telling a subscriber that had (or had not) the prefix what its state is now. */
+function routeEvent(st: RouteState, hadBefore: boolean): RouteEvent | undefined {
+  const hops = st.hops;
+  if (hops.length === 0)
+    return hadBefore ? { type: 'route-removed', afi: st.afi, prefix: st.prefix } : undefined;
+  return hadBefore
+    ? { type: 'route-changed', afi: st.afi, prefix: st.prefix, nexthops: hops }
+    : { type: 'route-selected', afi: st.afi, prefix: st.prefix, nexthops: hops };
+}
+
+// Placeholder for an event merged away while a drain merges a prefix's two states.
+const DROPPED: SourceState = Object.freeze({ type: 'source-state', source: '', up: false });
 
 function resolvePending(p: Pending): RouteEvent | undefined {
   const ev = p.latest;
@@ -195,7 +304,9 @@ export class EventBus {
 
   /** A new coalescing subscriber. */
   subscribe(name: string): Subscriber {
-    const s = new Subscriber(name, this);
+    let slot = 0;
+    while (slot < MAX_FAST_SUBSCRIBERS && this.subs.some((x) => x.slot === slot)) slot++;
+    const s = new Subscriber(name, this, slot < MAX_FAST_SUBSCRIBERS ? slot : -1);
     this.subs.push(s);
     return s;
   }
@@ -218,4 +329,27 @@ export class EventBus {
     for (const s of this.subs) s.push(ev);
     for (const l of this.listeners) l(ev);
   }
+
+  /**
+   * Deliver a change of a prefix's forwarding state from `before` to `st.hops` (the RIB's path:
+   * subscribers build the event when they drain; only listeners and subscribers beyond the
+   * first MAX_FAST_SUBSCRIBERS get an event object now).
+   */
+  publishRoute(st: RouteState, before: readonly NextHop[]): void {
+    const subs = this.subs;
+    let ev: RouteEvent | undefined;
+    for (let i = 0; i < subs.length; i++) {
+      const s = subs[i]!;
+      if (s.slot >= 0) s.pushState(st, before);
+      else s.push((ev ??= changeEvent(st, before)));
+    }
+    if (this.listeners.length > 0) {
+      ev ??= changeEvent(st, before);
+      for (const l of this.listeners) l(ev);
+    }
+  }
+}
+
+function changeEvent(st: RouteState, before: readonly NextHop[]): RouteEvent {
+  return routeEvent(st, before.length > 0) ?? { type: 'route-removed', afi: st.afi, prefix: st.prefix };
 }

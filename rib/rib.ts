@@ -33,7 +33,7 @@
 import { decideCode, multipathCount, rank, Step, type Candidate, type SourceView } from './decision.js';
 import { Prefix4Map, Prefix6Map } from './prefix-map.js';
 import { AttrInterner, type Attrs } from './intern.js';
-import { EventBus, type RibEvent } from './bus.js';
+import { EventBus, type RouteState } from './bus.js';
 import type { ConnectedRoutes } from './connected.js';
 import {
   DEFAULT_DECISION,
@@ -244,13 +244,14 @@ export class Path implements Candidate {
  * common case: one or two neighbours) are held inline in `p0`/`p1`; three or more live in
  * `more` (exact size) and `p0`/`p1` are null. This saves a per-prefix array.
  */
-export class Entry {
+export class Entry implements RouteState {
   private p0: Path | null = null;
   private p1: Path | null = null;
   private more: readonly Path[] | null = null;
   /** Forwarding next hops of the selected paths (empty when nothing is selected). */
   hops: readonly NextHop[] = EMPTY_HOPS;
-  // The selected count (low 16 bits) and two flags share one small integer.
+  // The selected count (low 16 bits), four flags and the event bus's bits (bits 20-29, see
+  // rib/bus.ts) share one small integer.
   private bits = 0;
 
   constructor(readonly prefix: Prefix4 | Prefix6) {}
@@ -374,6 +375,25 @@ export class Entry {
     this.bits = c ? this.bits | CHANGED : this.bits & ~CHANGED;
   }
 
+  /** Bookkeeping of the event bus's subscribers (rib/bus.ts). */
+  get busBits(): number {
+    return this.bits >>> BUS_SHIFT;
+  }
+
+  set busBits(b: number) {
+    this.bits = (this.bits & ((1 << BUS_SHIFT) - 1)) | (b << BUS_SHIFT);
+  }
+
+  /** Removed from the table (its prefix lost every path); a later path gets a new entry. */
+  get dropped(): boolean {
+    return (this.bits & DROPPED) !== 0;
+  }
+
+  /** Mark as removed from the table. */
+  drop(): void {
+    this.bits |= DROPPED;
+  }
+
   /** Scratch mark for a de-duplicating pass (`NhList.maybeCompact`). */
   get marked(): boolean {
     return (this.bits & MARK) !== 0;
@@ -387,6 +407,8 @@ export class Entry {
 const DIRTY = 0x10000;
 const MARK = 0x20000;
 const CHANGED = 0x40000;
+const DROPPED = 0x80000;
+const BUS_SHIFT = 20;
 
 const EMPTY_HOPS: readonly NextHop[] = Object.freeze([]);
 const NO_PATHS: readonly Path[] = Object.freeze([]);
@@ -951,11 +973,10 @@ export class Rib {
       e.nsel = 0;
       e.hops = EMPTY_HOPS;
       // A stale entry (reached through an old next-hop user list) must not delete its successor.
-      if (typeof e.prefix === 'number') {
-        if (this.t4.get(e.prefix) === e) this.t4.delete(e.prefix);
-      } else if (this.t6.get(e.prefix) === e) {
-        this.t6.delete(e.prefix);
-      }
+      if (e.dropped) return;
+      e.drop();
+      if (typeof e.prefix === 'number') this.t4.delete(e.prefix);
+      else this.t6.delete(e.prefix);
       return;
     }
     if (count === 1) {
@@ -1034,14 +1055,7 @@ export class Rib {
       e.changed = false;
       if (!active) continue;
       const before = befores[i]!;
-      const after = e.hops;
-      if (sameHops(before, after)) continue;
-      let ev: RibEvent;
-      if (after.length === 0) ev = { type: 'route-removed', afi: e.afi, prefix: e.prefix };
-      else if (before.length === 0)
-        ev = { type: 'route-selected', afi: e.afi, prefix: e.prefix, nexthops: after };
-      else ev = { type: 'route-changed', afi: e.afi, prefix: e.prefix, nexthops: after };
-      this.bus.publish(ev);
+      if (!sameHops(before, e.hops)) this.bus.publishRoute(e, before);
     }
   }
 }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  MAX_FAST_SUBSCRIBERS,
   Rib,
   eventLine,
   formatNextHop,
@@ -128,6 +129,42 @@ describe('event bus', () => {
     expect(sub.drain()).toEqual([]);
   });
 
+  it('a prefix withdrawn and learned again before a drain gives one event', () => {
+    const { rib } = makeRib();
+    const had = rib.bus.subscribe('had');
+    // Drains nothing until the end: it never had the prefix.
+    const fresh = rib.bus.subscribe('fresh');
+    const P = p4('198.51.100.0/24');
+    rib.addPath(P, { source: 'static', nexthops: [NEXTHOPS[0]!] });
+    expect(had.drain()).toHaveLength(1);
+    rib.removePath(P, 'static');
+    rib.addPath(P, { source: 'static', nexthops: [NEXTHOPS[1]!] });
+    rib.removePath(P, 'static');
+    rib.addPath(P, { source: 'static', nexthops: [NEXTHOPS[2]!] });
+    expect(had.pending).toBe(3);
+    expect(had.drain()).toEqual([{ type: 'route-changed', afi: 4, prefix: P, nexthops: [NEXTHOPS[2]] }]);
+    expect(fresh.drain()).toEqual([{ type: 'route-selected', afi: 4, prefix: P, nexthops: [NEXTHOPS[2]] }]);
+    // Withdrawn, learned and withdrawn again: the subscriber that had it hears of the removal only.
+    rib.removePath(P, 'static');
+    rib.addPath(P, { source: 'static', nexthops: [NEXTHOPS[0]!] });
+    rib.removePath(P, 'static');
+    expect(had.drain()).toEqual([{ type: 'route-removed', afi: 4, prefix: P }]);
+    expect(fresh.drain()).toEqual([{ type: 'route-removed', afi: 4, prefix: P }]);
+  });
+
+  it('a closed subscriber leaves nothing behind for the next one in its place', () => {
+    const { rib } = makeRib();
+    const first = rib.bus.subscribe('first');
+    const P = p4('198.51.100.0/24');
+    rib.addPath(P, { source: 'static', nexthops: [NEXTHOPS[0]!] });
+    expect(first.pending).toBe(1);
+    first.close();
+    const next = rib.bus.subscribe('next');
+    expect(next.slot).toBe(first.slot);
+    rib.addPath(P, { source: 'static', nexthops: [NEXTHOPS[1]!] });
+    expect(next.drain()).toEqual([{ type: 'route-changed', afi: 4, prefix: P, nexthops: [NEXTHOPS[1]] }]);
+  });
+
   it('a batch publishes once per prefix', () => {
     const { rib } = makeRib();
     const seen: RibEvent[] = [];
@@ -144,7 +181,10 @@ describe('event bus', () => {
       fc.property(fc.array(arbOp, { maxLength: 60 }), fc.integer({ min: 1, max: 3 }), (ops, maxPaths) => {
         const { rib } = makeRib({ maxPaths });
         const fast = rib.bus.subscribe('fast');
+        // Beyond the subscribers that read the RIB's states, the rest get event objects.
+        for (let i = 1; i < MAX_FAST_SUBSCRIBERS; i++) rib.bus.subscribe(`filler${i}`);
         const slow = rib.bus.subscribe('slow');
+        expect(slow.slot).toBe(-1);
         const fastView = new Map<string, string>();
         const slowView = new Map<string, string>();
         for (const op of ops) {
