@@ -10,6 +10,7 @@
 //   BENCH_PER_SET=15             prefixes per attribute set
 //   BENCH_TIMEOUT_S=600          give up on one run after this long (printed as "timeout")
 //   BENCH_KEEP=1                 keep each run's directory (configs, logs of every process)
+//   BENCH_MGD_NODE_ARGS='--trace-gc'   extra node flags for mgd (its log is in the run directory)
 //   BENCH_MGD_PROF=DIR           run mgd under node --cpu-prof, profiles written to DIR
 //
 //   injector ──eth── DUT ──eth── sink        three network namespaces (test/topo)
@@ -64,6 +65,7 @@ const RUNS_LARGE = envInt('BENCH_RUNS_LARGE', 1);
 const PER_SET = envInt('BENCH_PER_SET', 15);
 const TIMEOUT_MS = envInt('BENCH_TIMEOUT_S', 600) * 1000;
 const MGD_PROF = process.env['BENCH_MGD_PROF'];
+const MGD_NODE_ARGS = (process.env['BENCH_MGD_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 const KEEP = process.env['BENCH_KEEP'] === '1';
 const HOLD = 90;
 const DUT_AS = 65000;
@@ -192,7 +194,7 @@ async function startDut(daemon: Daemon, node: Node, injector: string, sink: stri
     const main = join(ROOT, 'dist/mgd/main.js');
     const proc = node.spawn(
       'node',
-      [...prof, main, '--config', conf, '--fib', 'memory', '--log-level', 'warn'],
+      [...MGD_NODE_ARGS, ...prof, main, '--config', conf, '--fib', 'memory', '--log-level', 'warn'],
       {
         logFile: join(node.dir, 'mgd.log'),
       },
