@@ -70,13 +70,16 @@ export interface BgpSession {
 /** A route in the speaker's RIB. */
 export interface BgpRoute {
   readonly prefix: string;
-  /** Next hop; absent for locally originated routes that have none. */
+  /**
+   * Next hop; absent for locally originated routes that have none. BIRD reports the gateway it
+   * resolved, or the NEXT_HOP attribute when the next hop does not resolve.
+   */
   readonly nextHop?: string;
   /** AS path as a flat list (empty for local routes). */
   readonly asPath: readonly number[];
   /** True when learned from a BGP neighbour (false for local origination). */
   readonly learned: boolean;
-  /** LOCAL_PREF when the route carries one (FRR and BIRD; iBGP routes). */
+  /** LOCAL_PREF when the route carries one (iBGP routes). */
   readonly localPref?: number;
 }
 
@@ -301,9 +304,23 @@ export function birdConfig(cfg: BgpSpeakerConfig): string {
       });
     return sets.length === 0 ? 'export all;' : `export filter { ${sets.join(' ')} accept; };`;
   };
+  // iBGP next hops resolve recursively (BIRD's default for iBGP) through a table of their own, fed
+  // with the connected networks only, so that the connected routes are not exported over BGP.
+  const ibgp = cfg.neighbors.some((n) => n.asn === cfg.asn);
+  if (ibgp) {
+    lines.push(
+      'ipv4 table igp4;',
+      'ipv6 table igp6;',
+      'protocol direct connected {',
+      '  ipv4 { table igp4; };',
+      '  ipv6 { table igp6; };',
+      '}',
+    );
+  }
   const hold = cfg.holdTime ?? 9;
   cfg.neighbors.forEach((n, i) => {
     const fam = familyOf(n.address);
+    const igp = n.asn === cfg.asn ? ` igp table igp${fam};` : '';
     lines.push(
       `protocol bgp peer${i + 1} {`,
       `  local as ${cfg.asn};`,
@@ -313,7 +330,7 @@ export function birdConfig(cfg: BgpSpeakerConfig): string {
       ...(n.passive === true ? ['  passive on;'] : []),
       ...(n.bfd === true ? ['  bfd on;'] : []),
       ...(cfg.gracefulRestart === true ? ['  graceful restart on;'] : []),
-      `  ipv${fam} { import all; ${exportFilter(fam)} };`,
+      `  ipv${fam} {${igp} import all; ${exportFilter(fam)} };`,
       '}',
     );
   });
@@ -362,6 +379,10 @@ function parseBirdRoutes(out: string, bgpNames: readonly string[]): BgpRoute[] {
     const c: { nextHop?: string; asPath: number[]; localPref?: number } = cur;
     const via = /^\s+via (\S+)/.exec(line);
     if (via !== null && c.nextHop === undefined) c.nextHop = via[1]!;
+    // A route whose next hop does not resolve (iBGP, third-party next hop) has no "via" line; its
+    // NEXT_HOP attribute ("BGP.next_hop: 10.0.0.1" or "2001:db8::1 fe80::1") names it then.
+    const attrNh = /^\s+BGP\.next_hop:\s*(\S+)/.exec(line);
+    if (attrNh !== null && c.nextHop === undefined) c.nextHop = attrNh[1]!;
     const path = /^\s+BGP\.as_path:(.*)$/.exec(line);
     if (path !== null) c.asPath = (path[1] ?? '').match(/\d+/g)?.map(Number) ?? [];
     const lp = /^\s+BGP\.local_pref:\s*(\d+)/.exec(line);
@@ -740,12 +761,14 @@ function parseGobgpRib(json: string): BgpRoute[] {
     for (const p of paths) {
       const nh = p.attrs?.find((a) => a.type === 3 || a.type === 14)?.nexthop;
       const asPath = p.attrs?.find((a) => a.type === 2)?.as_paths?.flatMap((seg) => seg.asns ?? []) ?? [];
+      const lp = p.attrs?.find((a) => a.type === 5)?.value;
       const from = p['neighbor-ip'];
       out.push({
         prefix,
         ...(nh !== undefined && nh !== '0.0.0.0' && nh !== '::' ? { nextHop: nh } : {}),
         asPath,
         learned: from !== undefined && from !== '<nil>' && from !== '',
+        ...(typeof lp === 'number' ? { localPref: lp } : {}),
       });
     }
   }
