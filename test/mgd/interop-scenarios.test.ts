@@ -4,13 +4,18 @@
 //   iBGP      BIRD (AS 65021, eBGP) ── mgd (AS 65000) ── FRR (AS 65000, iBGP): routes flow both
 //             ways, LOCAL_PREF is present on the iBGP session, and BIRD's routes reach FRR with
 //             BIRD's next hop unchanged (RFC 4271 §5.1.3).
+//   iBGP      BIRD (AS 65041, eBGP) ── mgd (AS 65000) ── BIRD (AS 65000, iBGP)
+//   BIRD and               └─ GoBGP (AS 65000, iBGP): over IPv4 and IPv6 (one session per family),
+//   GoBGP     mgd's and the eBGP peer's routes reach both iBGP peers with LOCAL_PREF 100 and the eBGP
+//             peer's next hop unchanged; the iBGP peers' routes reach mgd's kernel and the eBGP peer,
+//             but never the other iBGP peer (RFC 4271 §9.1.1, §9.2).
 //   graceful  mgd ── FRR (AS 65031), graceful restart on both sides (RFC 4724): FRR's bgpd is
 //   restart   SIGKILLed (no NOTIFICATION); mgd keeps FRR's routes in the kernel while it is away, and
 //             after FRR comes back without one prefix, End-of-RIB purges that one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Topology, requireRoot, sleep, waitFor } from '../topo/index.js';
 import type { Link } from '../topo/index.js';
-import { startBird, startFrr, waitEstablished, waitRoutes } from '../topo/bgp.js';
+import { startBird, startFrr, startGobgp, waitEstablished, waitRoutes } from '../topo/bgp.js';
 import type { BgpRoute, BgpSpeaker, BgpSpeakerConfig } from '../topo/bgp.js';
 import { requireBuiltMgd, startMgd } from './interop-support.js';
 import type { MgdProcess } from './interop-support.js';
@@ -18,6 +23,9 @@ import type { MgdProcess } from './interop-support.js';
 const skip =
   requireRoot('bird', 'birdc', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra') ?? requireBuiltMgd();
 if (skip !== null) console.warn(`[interop] skipping mgd scenario tests: ${skip}`);
+const skipGobgp = skip ?? requireRoot('gobgpd', 'gobgp');
+if (skipGobgp !== null && skip === null)
+  console.warn(`[interop] skipping the GoBGP iBGP scenario: ${skipGobgp}`);
 
 const MGD_AS = 65000;
 const keepDir = process.env['INTEROP_KEEP'] === '1';
@@ -171,6 +179,123 @@ describe.skipIf(skip !== null)('mgd between real peers', () => {
       const r4 = learned(await waitRoutes(ext, 4, [I.v4]), I.v4);
       expect(r4).toMatchObject({ asPath: [MGD_AS], nextHop: lb.b.addr4 });
       await waitRoutes(ext, 6, [I.v6]);
+    });
+  });
+
+  // ===== iBGP with BIRD and GoBGP =====
+  describe.skipIf(skipGobgp !== null).concurrent('iBGP: BIRD (eBGP) - mgd - BIRD and GoBGP (iBGP)', () => {
+    const topo = new Topology('mgd-ibgp-bg', { keepDir });
+    const extNode = topo.node('ext');
+    const mgdNode = topo.node('mgd');
+    const birdNode = topo.node('bird');
+    const gobgpNode = topo.node('gobgp');
+    const le = topo.link(extNode, mgdNode);
+    const lb = topo.link(mgdNode, birdNode);
+    const lg = topo.link(mgdNode, gobgpNode);
+    const EXT_AS = 65041;
+    const E = { v4: '10.141.0.0/24', v6: '2001:db8:141::/48' };
+    const B = { v4: '10.142.0.0/24', v6: '2001:db8:142::/48' };
+    const G = { v4: '10.143.0.0/24', v6: '2001:db8:143::/48' };
+    const M = { v4: '10.240.0.0/24', v6: '2001:db8:240::/48' };
+    const MARK = { v4: '10.241.0.0/24', v6: '2001:db8:241::/48' };
+    let mgd: MgdProcess;
+    let ext: BgpSpeaker;
+    let bird: BgpSpeaker;
+    let gobgp: BgpSpeaker;
+    /** Each iBGP peer with the link it shares with mgd and the prefixes of the other one. */
+    const peers = (): { name: string; s: BgpSpeaker; link: Link; others: typeof B }[] => [
+      { name: 'BIRD', s: bird, link: lb, others: G },
+      { name: 'GoBGP', s: gobgp, link: lg, others: B },
+    ];
+
+    beforeAll(async () => {
+      await topo.launch();
+      [mgd, ext, bird, gobgp] = await Promise.all([
+        startMgd(mgdNode, {
+          asn: MGD_AS,
+          routerId: mgdNode.loopback4,
+          neighbors: [
+            { address: le.a.addr4, remoteAsn: EXT_AS },
+            { address: le.a.addr6, remoteAsn: EXT_AS },
+            { address: lb.b.addr4, remoteAsn: MGD_AS },
+            { address: lb.b.addr6, remoteAsn: MGD_AS },
+            { address: lg.b.addr4, remoteAsn: MGD_AS },
+            { address: lg.b.addr6, remoteAsn: MGD_AS },
+          ],
+          originate: { ipv4: [M.v4], ipv6: [M.v6] },
+        }),
+        startBird(extNode, peerOf(le, EXT_AS, [E.v4, E.v6])),
+        startBird(birdNode, peerOf(lb, MGD_AS, [B.v4, B.v6])),
+        startGobgp(gobgpNode, peerOf(lg, MGD_AS, [G.v4, G.v6])),
+      ]);
+    });
+    afterAll(() => topo.destroy());
+
+    it.sequential('eBGP and both iBGP peers Established over IPv4 and IPv6', async () => {
+      await Promise.all([
+        mgd.waitEstablished(),
+        waitEstablished(ext),
+        waitEstablished(bird),
+        waitEstablished(gobgp),
+      ]);
+    });
+
+    it.sequential(
+      "mgd's own prefixes reach both iBGP peers with LOCAL_PREF 100 and an empty AS_PATH",
+      async () => {
+        for (const { name, s, link } of peers()) {
+          const r4 = learned(await waitRoutes(s, 4, [M.v4]), M.v4);
+          expect(r4, name).toMatchObject({ asPath: [], nextHop: link.a.addr4, localPref: 100 });
+          const r6 = learned(await waitRoutes(s, 6, [M.v6]), M.v6);
+          expect(r6, name).toMatchObject({ asPath: [], localPref: 100 });
+          expect([link.a.addr6, link.a.linkLocal6], name).toContain(r6?.nextHop);
+        }
+      },
+    );
+
+    it.sequential(
+      'eBGP routes reach both iBGP peers with the eBGP next hop unchanged and LOCAL_PREF 100',
+      async () => {
+        for (const { name, s } of peers()) {
+          const r4 = learned(await waitRoutes(s, 4, [E.v4]), E.v4);
+          expect(r4, name).toMatchObject({ asPath: [EXT_AS], nextHop: le.a.addr4, localPref: 100 });
+          const r6 = learned(await waitRoutes(s, 6, [E.v6]), E.v6);
+          expect(r6, name).toMatchObject({ asPath: [EXT_AS], localPref: 100 });
+          expect([le.a.addr6, le.a.linkLocal6], name).toContain(r6?.nextHop);
+        }
+      },
+    );
+
+    it.sequential("the iBGP peers' routes reach mgd's kernel and the eBGP peer", async () => {
+      const k4 = await mgd.waitKernel(4, [B.v4, G.v4]);
+      expect(k4.find((r) => r.dst === B.v4)?.nexthops.map((h) => h.gateway)).toEqual([lb.b.addr4]);
+      expect(k4.find((r) => r.dst === G.v4)?.nexthops.map((h) => h.gateway)).toEqual([lg.b.addr4]);
+      const k6 = await mgd.waitKernel(6, [B.v6, G.v6]);
+      expect([lb.b.addr6, lb.b.linkLocal6]).toContain(k6.find((r) => r.dst === B.v6)?.nexthops[0]?.gateway);
+      expect([lg.b.addr6, lg.b.linkLocal6]).toContain(k6.find((r) => r.dst === G.v6)?.nexthops[0]?.gateway);
+      const e4 = await waitRoutes(ext, 4, [B.v4, G.v4]);
+      for (const p of [B.v4, G.v4])
+        expect(learned(e4, p), p).toMatchObject({ asPath: [MGD_AS], nextHop: le.b.addr4 });
+      const e6 = await waitRoutes(ext, 6, [B.v6, G.v6]);
+      for (const p of [B.v6, G.v6]) expect(learned(e6, p)?.asPath, p).toEqual([MGD_AS]);
+    });
+
+    it.sequential('a route learned from one iBGP peer is not passed to the other', async () => {
+      // mgd had both iBGP peers' routes before this (previous case); a prefix originated now goes out
+      // after any UPDATE that could have carried them, so once it has arrived their absence counts.
+      await mgd.setOriginate({ ipv4: [M.v4, MARK.v4], ipv6: [M.v6, MARK.v6] });
+      for (const { name, s, others } of peers()) {
+        const r4 = await waitRoutes(s, 4, [MARK.v4]);
+        const r6 = await waitRoutes(s, 6, [MARK.v6]);
+        expect(
+          r4.map((r) => r.prefix),
+          name,
+        ).not.toContain(others.v4);
+        expect(
+          r6.map((r) => r.prefix),
+          name,
+        ).not.toContain(others.v6);
+      }
     });
   });
 
