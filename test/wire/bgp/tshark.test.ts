@@ -10,13 +10,18 @@
 //
 // Left out: vectors with ADD-PATH contexts (tshark cannot know what the session negotiated) and
 // vectors marked `tshark: false` (e.g. RFC 9072 extended parameters, which tshark 4.0 predates).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadVectors } from '../../support/vectors.js';
+import {
+  dissect as dissectFrames,
+  frameProblems,
+  keysWhere,
+  one,
+  tsharkAvailable,
+  valuesOf,
+  type Tree,
+} from '../../support/tshark.js';
 import { notificationArb, routeRefreshArb, validOpenArb } from '../../support/bgp-arbitraries.js';
 import { arbUpdate, CONTEXTS } from './arb-update.js';
 import { decodeMessage, encodeMessageBytes, encodingLengthMessage } from '../../../wire/bgp/message.js';
@@ -30,19 +35,7 @@ import { Addr6, formatAddr4, formatPrefix, parsePrefix, type Prefix } from '../.
 import { fromHex } from '../../../wire/reader.js';
 import type { BgpMessage, CodecContext, PathAttributes, UpdateMessage } from '../../../wire/bgp/types.js';
 
-function have(tool: string): boolean {
-  try {
-    execFileSync(tool, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const TOOLS = have('tshark') && have('text2pcap');
-
-/** Wireshark's expert severity for warnings (errors are 0x800000). */
-const PI_WARN = 0x400000;
+const TOOLS = tsharkAvailable();
 
 interface Case {
   readonly name: string;
@@ -52,79 +45,13 @@ interface Case {
   readonly fourOctetAs: boolean;
 }
 
-// ===== Running tshark =====
-
-type Tree = Record<string, unknown>;
-
-/** Dissect each message as its own TCP segment; returns each frame's layers, in order. */
+/** Dissect each message as its own TCP segment to port 179, without TCP reassembly. */
 function dissect(messages: readonly Uint8Array[], fourOctetAs: boolean): Tree[] {
-  const dir = mkdtempSync(join(tmpdir(), 'lodestone-tshark-'));
-  try {
-    const lines: string[] = [];
-    for (const b of messages) {
-      for (let i = 0; i < b.length; i += 16) {
-        const row = [...b.subarray(i, i + 16)].map((x) => x.toString(16).padStart(2, '0')).join(' ');
-        lines.push(`${i.toString(16).padStart(6, '0')} ${row}`);
-      }
-    }
-    writeFileSync(join(dir, 'in.txt'), lines.join('\n') + '\n');
-    execFileSync('text2pcap', ['-q', '-T', '179,50000', join(dir, 'in.txt'), join(dir, 'out.pcap')], {
-      stdio: 'ignore',
-    });
-    const out = execFileSync(
-      'tshark',
-      [
-        '-r',
-        join(dir, 'out.pcap'),
-        '-o',
-        'tcp.desegment_tcp_streams:FALSE',
-        '-o',
-        `bgp.asn_len:${fourOctetAs ? 4 : 2} octet`,
-        '-T',
-        'json',
-        '--no-duplicate-keys',
-      ],
-      { maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] },
-    ).toString('utf8');
-    const frames = JSON.parse(out) as { _source: { layers: Tree } }[];
-    return frames.map((f) => f._source.layers);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Every value stored under `key` anywhere in the tree, in document order. */
-function valuesOf(tree: unknown, key: string, out: unknown[] = []): unknown[] {
-  if (Array.isArray(tree)) {
-    for (const t of tree) valuesOf(t, key, out);
-  } else if (typeof tree === 'object' && tree !== null) {
-    for (const [k, v] of Object.entries(tree as Tree)) {
-      if (k === key) {
-        if (Array.isArray(v)) out.push(...(v as unknown[]));
-        else out.push(v);
-      }
-      valuesOf(v, key, out);
-    }
-  }
-  return out;
-}
-
-/** Keys anywhere in the tree that satisfy `test`. */
-function keysWhere(tree: unknown, test: (k: string) => boolean, out: string[] = []): string[] {
-  if (Array.isArray(tree)) {
-    for (const t of tree) keysWhere(t, test, out);
-  } else if (typeof tree === 'object' && tree !== null) {
-    for (const [k, v] of Object.entries(tree as Tree)) {
-      if (test(k)) out.push(k);
-      keysWhere(v, test, out);
-    }
-  }
-  return out;
-}
-
-function one(tree: unknown, key: string): string | undefined {
-  const v = valuesOf(tree, key);
-  return v.length === 0 ? undefined : String(v[0]);
+  return dissectFrames(messages, {
+    transport: 'tcp',
+    port: 179,
+    prefs: ['tcp.desegment_tcp_streams:FALSE', `bgp.asn_len:${fourOctetAs ? 4 : 2} octet`],
+  });
 }
 
 // ===== What we expect tshark to see =====
@@ -174,11 +101,7 @@ function compare(c: Case, layers: Tree): string[] {
   const problems: string[] = [];
   const bgp = layers.bgp;
   if (bgp === undefined) return ['tshark found no BGP layer'];
-  if (keysWhere(layers, (k) => k === '_ws.malformed').length > 0) problems.push('marked malformed');
-  for (const e of valuesOf(layers, '_ws.expert')) {
-    const sev = Number(one(e, '_ws.expert.severity') ?? 0);
-    if (sev >= PI_WARN) problems.push(`expert: ${one(e, '_ws.expert.message')}`);
-  }
+  problems.push(...frameProblems(layers));
   const m = c.msg;
   const check = (what: string, theirs: unknown, ours: unknown) => {
     if (JSON.stringify(theirs) !== JSON.stringify(ours)) {
