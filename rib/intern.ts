@@ -136,6 +136,10 @@ export class AttrInterner {
   // Callers usually pass the same decoded object for every NLRI of one UPDATE: remember which
   // set each such object interned to (weakly), so the canonical key is built once per UPDATE.
   private readonly seen = new WeakMap<PathAttributes, Attrs>();
+  // The last object asked for and its set: consecutive calls for one UPDATE's prefixes skip even
+  // the WeakMap lookup.
+  private lastIn: PathAttributes | undefined;
+  private lastOut: Attrs | undefined;
 
   /** Number of distinct sets held. */
   get size(): number {
@@ -144,8 +148,14 @@ export class AttrInterner {
 
   /** The interned set equal to `a` (created with refcount 0 if new; `retain` takes a reference). */
   intern(a: PathAttributes): Attrs {
+    const last = this.lastOut;
+    if (a === this.lastIn && last !== undefined && !last.freed) return last;
     const hit = this.seen.get(a);
-    if (hit !== undefined && !hit.freed) return hit;
+    if (hit !== undefined && !hit.freed) {
+      this.lastIn = a;
+      this.lastOut = hit;
+      return hit;
+    }
     const key = attrsKey(a);
     let e = this.byKey.get(key);
     if (e === undefined) {
@@ -153,6 +163,8 @@ export class AttrInterner {
       this.byKey.set(key, e);
     }
     this.seen.set(a, e);
+    this.lastIn = a;
+    this.lastOut = e;
     return e;
   }
 

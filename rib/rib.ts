@@ -132,6 +132,8 @@ export class NhList {
   cost = 0;
   /** Some hop resolves over a RIB route (so a path may need the self-resolution check). */
   recursive = false;
+  /** Queued for a `maybeCompact` at the end of the current flush. */
+  compactDue = false;
 
   constructor(
     readonly key: string,
@@ -483,6 +485,8 @@ export class Rib {
   private lastHopsOut: NhList | undefined;
   private readonly shared = new Map<string, PathShared>();
   private lastShared: PathShared | undefined;
+  /** Next-hop lists that lost paths in this batch (see `dropPath`). */
+  private compactDue: NhList[] = [];
   private unsubscribeConnected: (() => void) | undefined;
 
   constructor(opts: RibOptions = {}) {
@@ -794,8 +798,11 @@ export class Rib {
           (typeof st.hop.addr === 'number' ? this.nhStates4 : this.nhStates6).delete(st.key);
         }
       }
-    } else {
-      nh.maybeCompact();
+    } else if (!nh.compactDue) {
+      // Checked once the batch is applied: a list that loses all its paths in this batch (a
+      // neighbour's whole table withdrawn) is dropped without compacting it on the way down.
+      nh.compactDue = true;
+      this.compactDue.push(nh);
     }
   }
 
@@ -938,6 +945,7 @@ export class Rib {
         if (round >= MAX_ROUNDS) break;
         if (reachChanged.length > 0) this.reresolve(reachChanged);
       }
+      this.compactLists();
       this.emit();
     } finally {
       this.depth--;
@@ -1041,6 +1049,16 @@ export class Rib {
   /** Set hops, keeping the old array when equal so unchanged prefixes emit nothing. */
   private setHops(e: Entry, h: readonly NextHop[]): void {
     if (h !== e.hops && !sameHops(h, e.hops)) e.hops = h;
+  }
+
+  private compactLists(): void {
+    if (this.compactDue.length === 0) return;
+    const lists = this.compactDue;
+    this.compactDue = [];
+    for (const l of lists) {
+      l.compactDue = false;
+      if (l.refs > 0) l.maybeCompact();
+    }
   }
 
   private emit(): void {
