@@ -122,10 +122,22 @@ export class LinkEstimator {
   }
 
   /** Expire probes older than the reply timeout. Returns true when this made the link dead. */
+  /**
+   * How long a probe may go unanswered: `replyTimeoutUs`, or more when the RTT itself runs high or
+   * varies a lot (RFC 6298 §2: srtt + 4 · rttvar), capped at four times the minimum. A daemon
+   * whose host is briefly starved of CPU answers late, not never; that must not count as loss.
+   */
+  get timeoutUs(): number {
+    const base = this.params.replyTimeoutUs;
+    if (this.srtt === undefined || this.rttvar === undefined) return base;
+    return Math.min(4 * base, Math.max(base, this.srtt + 4 * this.rttvar));
+  }
+
   expire(nowUs: number): boolean {
     let died = false;
+    const timeout = this.timeoutUs;
     for (const [seq, at] of this.outstanding) {
-      if (nowUs - at < this.params.replyTimeoutUs) continue;
+      if (nowUs - at < timeout) continue;
       this.outstanding.delete(seq);
       this.lostCount++;
       this.record(false);

@@ -102,6 +102,17 @@ describe('LinkEstimator', () => {
     probe(true);
     expect(probe(true).became).toBe(true);
   });
+  it('waits longer for replies when the RTT runs high, up to four times the minimum timeout', () => {
+    const e = new LinkEstimator({ ...new LinkEstimator().params, replyTimeoutUs: 250_000 });
+    expect(e.timeoutUs).toBe(250_000);
+    for (let seq = 0; seq < 20; seq++) {
+      e.sent(seq, seq * 1000);
+      e.replied(seq, seq % 2 === 0 ? 50_000 : 200_000);
+    }
+    expect(e.timeoutUs).toBeGreaterThan(250_000);
+    expect(e.timeoutUs).toBeLessThanOrEqual(1_000_000);
+  });
+
   it('ignores duplicate and unknown replies', () => {
     const e = new LinkEstimator();
     e.sent(1, 0);
