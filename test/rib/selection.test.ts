@@ -293,6 +293,24 @@ describe('sources', () => {
     expect(rib.selected(P)!.nexthops).toEqual([{ addr: a4('10.0.0.2') }]);
   });
 
+  it('prefixes of one UPDATE share a path object; changing one prefix leaves the others', () => {
+    const { rib } = makeRib();
+    const Q = p4('203.0.113.0/24');
+    const input = { source: 'bgp:a', attrs: base, nexthops: [{ addr: a4('10.0.0.1') }] };
+    rib.addPath(P, input);
+    rib.addPath(Q, input);
+    expect(rib.paths(P)[0]).toBe(rib.paths(Q)[0]);
+    rib.addPath(Q, { ...input, attrs: { ...base, med: 7 } });
+    expect(rib.paths(P)[0]!.attrs.med).toBeUndefined();
+    expect(rib.paths(Q)[0]!.attrs.med).toBe(7);
+    expect(rib.stats().attrSets).toBe(2);
+    rib.removePath(Q, 'bgp:a');
+    expect(rib.stats().attrSets).toBe(1);
+    expect(rib.selected(P)!.paths[0]!.attrs.med).toBeUndefined();
+    rib.removePath(P, 'bgp:a');
+    expect(rib.stats()).toMatchObject({ paths: 0, attrSets: 0, nhLists: 0 });
+  });
+
   it('rejects unknown sources, empty next-hop lists and link-local next hops without an interface', () => {
     const { rib } = makeRib();
     expect(() => rib.addPath(P, { source: 'nope', nexthops: [{ addr: 1 }] })).toThrow(/unknown source/);
