@@ -2,6 +2,11 @@
 // the small-integer range, so a Map keyed by it boxes every key and hashes doubles; instead the
 // IPv4 side keeps one Map per prefix length keyed by the address as a signed 32-bit integer,
 // which V8 stores unboxed (Smi) and hashes cheaply. IPv6 prefixes use their `key6` text.
+//
+// `Prefix4Table` is the RIB's own table, where lookups dominate a full-table load: open
+// addressing with linear probing over a Float64Array of prefix numbers and a parallel array of
+// values, so a lookup touches one or two cache lines instead of a Map's bucket and chain (about
+// half the time per lookup for 500k random prefixes). Its iteration order is the slot order.
 
 import { key6, prefix4Unchecked, type Prefix4, type Prefix6 } from '../wire/ip/index.js';
 
@@ -70,6 +75,135 @@ export class Prefix4Map<V> {
         this.count--;
         out.push([prefix4Unchecked(k >>> 0, len), v]);
       }
+    }
+  }
+}
+
+const EMPTY = -1;
+const TOMB = -2;
+const MIN_CAP = 16;
+
+/** An open-addressing hash table from IPv4 prefixes to values (iteration in slot order). */
+export class Prefix4Table<V> {
+  private keys = new Float64Array(MIN_CAP).fill(EMPTY);
+  private vals: (V | undefined)[] = new Array<V | undefined>(MIN_CAP).fill(undefined);
+  private mask = MIN_CAP - 1;
+  private count = 0;
+  /** Deleted slots (kept as tombstones until the next rehash). */
+  private tombs = 0;
+
+  /** Number of entries. */
+  get size(): number {
+    return this.count;
+  }
+
+  // Address and length mixed into 32 bits (see Prefix4Map for why a division and a floor).
+  private slot0(p: Prefix4): number {
+    const addr = Math.floor(p / 64);
+    let h = Math.imul(addr | 0, 0x9e3779b1) ^ Math.imul(p - addr * 64 + 1, 0x85ebca6b);
+    h ^= h >>> 16;
+    return h & this.mask;
+  }
+
+  /** The slot holding `p`, or -1. */
+  private find(p: Prefix4): number {
+    const keys = this.keys;
+    const mask = this.mask;
+    for (let i = this.slot0(p); ; i = (i + 1) & mask) {
+      const k = keys[i]!;
+      if (k === p) return i;
+      if (k === EMPTY) return -1;
+    }
+  }
+
+  /** The value for a prefix. */
+  get(p: Prefix4): V | undefined {
+    const i = this.find(p);
+    return i < 0 ? undefined : this.vals[i];
+  }
+
+  /** Set the value for a prefix. */
+  set(p: Prefix4, v: V): void {
+    const keys = this.keys;
+    const mask = this.mask;
+    let tomb = -1;
+    let i = this.slot0(p);
+    for (; ; i = (i + 1) & mask) {
+      const k = keys[i]!;
+      if (k === p) {
+        this.vals[i] = v;
+        return;
+      }
+      if (k === EMPTY) break;
+      if (k === TOMB && tomb < 0) tomb = i;
+    }
+    if (tomb >= 0) {
+      i = tomb;
+      this.tombs--;
+    }
+    keys[i] = p;
+    this.vals[i] = v;
+    this.count++;
+    // At most half the slots in use (live or deleted) keeps probe sequences short.
+    if ((this.count + this.tombs) * 2 > keys.length) this.rehash();
+  }
+
+  /** Remove a prefix; true if it was present. */
+  delete(p: Prefix4): boolean {
+    const i = this.find(p);
+    if (i < 0) return false;
+    this.keys[i] = TOMB;
+    this.vals[i] = undefined;
+    this.count--;
+    this.tombs++;
+    if (this.count * 8 < this.keys.length && this.keys.length > MIN_CAP) this.rehash();
+    return true;
+  }
+
+  /** Remove everything. */
+  clear(): void {
+    this.keys = new Float64Array(MIN_CAP).fill(EMPTY);
+    this.vals = new Array<V | undefined>(MIN_CAP).fill(undefined);
+    this.mask = MIN_CAP - 1;
+    this.count = 0;
+    this.tombs = 0;
+  }
+
+  /** The values (slot order). */
+  *values(): IterableIterator<V> {
+    const keys = this.keys;
+    const vals = this.vals;
+    for (let i = 0; i < keys.length; i++) if (keys[i]! >= 0) yield vals[i]!;
+  }
+
+  /** The entries as (prefix, value), in slot order. */
+  *entries(): IterableIterator<[Prefix4, V]> {
+    const keys = this.keys;
+    const vals = this.vals;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (k >= 0) yield [k as Prefix4, vals[i]!];
+    }
+  }
+
+  /** Rebuild for the current count: room to double before the next rehash, no tombstones. */
+  private rehash(): void {
+    const oldKeys = this.keys;
+    const oldVals = this.vals;
+    let cap = MIN_CAP;
+    while (cap < this.count * 4) cap *= 2;
+    this.keys = new Float64Array(cap).fill(EMPTY);
+    this.vals = new Array<V | undefined>(cap).fill(undefined);
+    this.mask = cap - 1;
+    this.tombs = 0;
+    const keys = this.keys;
+    for (let j = 0; j < oldKeys.length; j++) {
+      const k = oldKeys[j]!;
+      if (k < 0) continue;
+      let i = this.slot0(k as Prefix4);
+      while (keys[i] !== EMPTY) i = (i + 1) & this.mask;
+      keys[i] = k;
+      this.vals[i] = oldVals[j];
     }
   }
 }

@@ -12,8 +12,8 @@
 //        ▼ (fixed point)
 //   publish route-selected / route-changed / route-removed once per prefix
 //
-// Memory layout for a full table: prefixes key a `Prefix4Map` (one Map per length, small-integer
-// keys) or `Prefix6Map`; an `Entry` holds the prefix's paths sorted best first (up to two inline,
+// Memory layout for a full table: prefixes key a `Prefix4Table` (open addressing over typed
+// arrays) or `Prefix6Map`; an `Entry` holds the prefix's paths sorted best first (up to two inline,
 // more in an exact-size array), the count selected and the forwarding next hops; a `Path` is two
 // references: its interned attributes (rib/intern.ts) and a `PathShared` (source, interned
 // next-hop list `NhList`, path id, metric) that a neighbour's whole table shares. A `Path` is
@@ -31,7 +31,7 @@
 // next flush, so such a cycle cannot hang the event loop.
 
 import { decideCode, multipathCount, rank, Step, type Candidate, type SourceView } from './decision.js';
-import { Prefix4Map, Prefix6Map } from './prefix-map.js';
+import { Prefix4Table, Prefix6Map } from './prefix-map.js';
 import { AttrInterner, type Attrs } from './intern.js';
 import { EventBus, type RouteState } from './bus.js';
 import type { ConnectedRoutes } from './connected.js';
@@ -468,7 +468,7 @@ export class Rib {
   readonly bus: EventBus;
   readonly interner = new AttrInterner();
   private opts: DecisionOptions;
-  private readonly t4 = new Prefix4Map<Entry>();
+  private readonly t4 = new Prefix4Table<Entry>();
   private readonly t6 = new Prefix6Map<Entry>();
   private readonly sources = new Map<string, Source>();
   private readonly nhLists = new Map<string, NhList>();

@@ -1,0 +1,62 @@
+// The RIB's open-addressing IPv4 prefix table against a Map model: random sets, deletes and
+// lookups across growth, shrinking and tombstones.
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Prefix4Table } from '../../rib/prefix-map.js';
+import { prefix4Unchecked, type Prefix4 } from '../../wire/ip/index.js';
+
+type Op = { kind: 'set' | 'delete' | 'get'; p: Prefix4; v: number };
+
+// A small prefix space, so operations hit existing keys often; lengths 0..32, high addresses too.
+const arbPrefix: fc.Arbitrary<Prefix4> = fc
+  .tuple(fc.integer({ min: 0, max: 300 }), fc.constantFrom(0, 8, 24, 31, 32))
+  .map(([i, len]) => {
+    const addr = (Math.imul(i, 0x9e3779b1) >>> 0) & (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
+    return prefix4Unchecked(addr >>> 0, len);
+  });
+
+const arbOp: fc.Arbitrary<Op> = fc.record({
+  kind: fc.constantFrom('set' as const, 'set' as const, 'delete' as const, 'get' as const),
+  p: arbPrefix,
+  v: fc.nat(),
+});
+
+describe('Prefix4Table', () => {
+  it('behaves like a Map of prefixes', () => {
+    fc.assert(
+      fc.property(fc.array(arbOp, { maxLength: 600 }), (ops) => {
+        const t = new Prefix4Table<number>();
+        const m = new Map<number, number>();
+        for (const op of ops) {
+          if (op.kind === 'set') {
+            t.set(op.p, op.v);
+            m.set(op.p, op.v);
+          } else if (op.kind === 'delete') {
+            expect(t.delete(op.p)).toBe(m.delete(op.p));
+          }
+          expect(t.get(op.p)).toBe(m.get(op.p));
+          expect(t.size).toBe(m.size);
+        }
+        expect(new Map(t.entries())).toEqual(m);
+        expect([...t.values()].sort((a, b) => a - b)).toEqual([...m.values()].sort((a, b) => a - b));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('grows to a full table and shrinks back when emptied', () => {
+    const t = new Prefix4Table<number>();
+    const n = 50_000;
+    for (let i = 0; i < n; i++) t.set(prefix4Unchecked((0x0a000000 + i * 256) >>> 0, 24), i);
+    expect(t.size).toBe(n);
+    for (let i = 0; i < n; i += 7) expect(t.get(prefix4Unchecked((0x0a000000 + i * 256) >>> 0, 24))).toBe(i);
+    expect(t.get(prefix4Unchecked(0x0a000000, 16))).toBeUndefined();
+    for (let i = 0; i < n; i++)
+      expect(t.delete(prefix4Unchecked((0x0a000000 + i * 256) >>> 0, 24))).toBe(true);
+    expect(t.size).toBe(0);
+    expect([...t.values()]).toEqual([]);
+    t.set(prefix4Unchecked(0, 0), 1);
+    expect(t.get(prefix4Unchecked(0, 0))).toBe(1);
+  });
+});
