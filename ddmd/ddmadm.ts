@@ -12,10 +12,9 @@
 //
 // API errors are printed as `error: <message>` and exit with status 1.
 
-import { realpathSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { isEntryPoint } from '../lib/entry.js';
 
 // ===== Client =====
 
@@ -472,17 +471,7 @@ export async function runDdmadm(argv: readonly string[], io: CliIo = processIo):
   }
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   runDdmadm(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {

@@ -10,9 +10,8 @@
 // /proc/net/if_inet6), so the daemon waits for it, and names the interface if it never appears.
 // Routes stay in the kernel when the daemon stops (graceful restart) unless --flush-on-exit.
 
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import { isLoopbackHost } from '../lib/admin.js';
@@ -38,6 +37,7 @@ import { HttpExchangeIo, UdpDatagramIo } from './io.js';
 import { ddmMetrics } from './metrics.js';
 import type { DdmRole } from './router.js';
 import type { SessionParams } from './session.js';
+import { isEntryPoint } from '../lib/entry.js';
 
 // ===== Configuration =====
 
@@ -437,17 +437,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {

@@ -8,14 +8,13 @@
 // Without --config it runs the embedded default: AS 65000, router id 10.0.0.1, BGP on
 // 127.0.0.1:1790 (unprivileged), no neighbours, originating 192.0.2.0/24, memory FIB.
 
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { err, ok, type Result } from '../wire/result.js';
 import { formatConfigErrors, loadConfigFile, validateConfig, type MgdConfig } from './config/load.js';
 import { EMBEDDED_DEFAULT_CONFIG } from './config/schema.js';
 import { MgdDaemon } from './daemon.js';
+import { isEntryPoint } from '../lib/entry.js';
 
 // ===== Command line =====
 
@@ -166,7 +165,6 @@ async function main(): Promise<void> {
 }
 
 // Run only when executed as a program (tests import the parsers above).
-const entry = process.argv[1];
-if (entry !== undefined && import.meta.url === pathToFileURL(realpathSync(entry)).href) {
+if (isEntryPoint(import.meta.url)) {
   void main();
 }
