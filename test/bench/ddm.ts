@@ -125,10 +125,12 @@ async function main(): Promise<void> {
     console.log(`bench:ddm skipped: ${rackSkip}`);
     return;
   }
+  // BENCH_PARTS=rack,rack16 picks parts (default both): `rack` is the 4-sled experiments.
+  const parts = new Set((process.env.BENCH_PARTS ?? 'rack,rack16').split(','));
   const results: Record<string, Episode[]> = { delay: [], equal: [] };
   const failovers: number[] = [];
   const converges4: number[] = [];
-  for (const mode of ['delay', 'equal'] as const) {
+  for (const mode of parts.has('rack') ? (['delay', 'equal'] as const) : []) {
     const rack = await buildRack(`bench-ddm-${mode}`, 4, false, mode);
     try {
       converges4.push(await converge(rack, 30_000));
@@ -142,10 +144,11 @@ async function main(): Promise<void> {
     }
   }
   const converges16: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < (parts.has('rack16') ? ROUNDS : 0); r++) {
     const rack = await buildRack(`bench-ddm-16-${r}`, 16, false);
     try {
       converges16.push(await converge(rack, 60_000));
+      console.log(`  16-sled rack round ${r + 1}: converged in ${converges16[converges16.length - 1]} ms`);
     } finally {
       await rack.topo.destroy();
     }
