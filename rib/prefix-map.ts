@@ -97,37 +97,52 @@ export class Prefix4Table<V> {
     return this.count;
   }
 
-  // Address and length mixed into 32 bits (see Prefix4Map for why a division and a floor).
-  private slot0(p: Prefix4): number {
-    const addr = Math.floor(p / 64);
-    let h = Math.imul(addr | 0, 0x9e3779b1) ^ Math.imul(p - addr * 64 + 1, 0x85ebca6b);
+  // Address (as a signed 32-bit integer) and length mixed into 32 bits. The `…At` methods take
+  // the two small integers, so a caller holding them never boxes a prefix number.
+  private slot0(addr: number, len: number): number {
+    let h = Math.imul(addr, 0x9e3779b1) ^ Math.imul(len + 1, 0x85ebca6b);
     h ^= h >>> 16;
     return h & this.mask;
   }
 
-  /** The slot holding `p`, or -1. */
-  private find(p: Prefix4): number {
+  /** The slot holding the prefix, or -1. */
+  private find(addr: number, len: number): number {
+    const p = (addr >>> 0) * 64 + len;
     const keys = this.keys;
     const mask = this.mask;
-    for (let i = this.slot0(p); ; i = (i + 1) & mask) {
+    for (let i = this.slot0(addr, len); ; i = (i + 1) & mask) {
       const k = keys[i]!;
       if (k === p) return i;
       if (k === EMPTY) return -1;
     }
   }
 
+  /** The value for the prefix `addr`/`len` (`addr` as a signed or unsigned 32-bit integer). */
+  getAt(addr: number, len: number): V | undefined {
+    const i = this.find(addr | 0, len);
+    return i < 0 ? undefined : this.vals[i];
+  }
+
   /** The value for a prefix. */
   get(p: Prefix4): V | undefined {
-    const i = this.find(p);
-    return i < 0 ? undefined : this.vals[i];
+    const addr = Math.floor(p / 64);
+    return this.getAt(addr, p - addr * 64);
   }
 
   /** Set the value for a prefix. */
   set(p: Prefix4, v: V): void {
+    const addr = Math.floor(p / 64);
+    this.setAt(addr, p - addr * 64, v);
+  }
+
+  /** Set the value for the prefix `addr`/`len`. */
+  setAt(addr: number, len: number, v: V): void {
+    const a = addr | 0;
+    const p = (a >>> 0) * 64 + len;
     const keys = this.keys;
     const mask = this.mask;
     let tomb = -1;
-    let i = this.slot0(p);
+    let i = this.slot0(a, len);
     for (; ; i = (i + 1) & mask) {
       const k = keys[i]!;
       if (k === p) {
@@ -150,7 +165,13 @@ export class Prefix4Table<V> {
 
   /** Remove a prefix; true if it was present. */
   delete(p: Prefix4): boolean {
-    const i = this.find(p);
+    const addr = Math.floor(p / 64);
+    return this.deleteAt(addr, p - addr * 64);
+  }
+
+  /** Remove the prefix `addr`/`len`; true if it was present. */
+  deleteAt(addr: number, len: number): boolean {
+    const i = this.find(addr | 0, len);
     if (i < 0) return false;
     this.keys[i] = TOMB;
     this.vals[i] = undefined;
@@ -200,7 +221,8 @@ export class Prefix4Table<V> {
     for (let j = 0; j < oldKeys.length; j++) {
       const k = oldKeys[j]!;
       if (k < 0) continue;
-      let i = this.slot0(k as Prefix4);
+      const addr = Math.floor(k / 64);
+      let i = this.slot0(addr | 0, k - addr * 64);
       while (keys[i] !== EMPTY) i = (i + 1) & this.mask;
       keys[i] = k;
       this.vals[i] = oldVals[j];

@@ -284,6 +284,13 @@ export class Entry implements RouteState {
     return typeof this.key === 'number' ? 4 : 6;
   }
 
+  /** Remove this entry's prefix from the table of its family. */
+  removeFrom(t4: Prefix4Table<Entry>, t6: Prefix6Map<Entry>): void {
+    const k = this.key;
+    if (typeof k === 'number') t4.deleteAt(k, this.len);
+    else t6.delete(k);
+  }
+
   /** Number of paths. */
   get count(): number {
     return this.more !== null ? this.more.length : this.p1 !== null ? 2 : this.p0 !== null ? 1 : 0;
@@ -638,7 +645,7 @@ export class Rib {
   /** Remove the path (prefix, source, pathId); returns false if it was not there. */
   removePath(prefix: Prefix, source: string, pathId = 0): boolean {
     this.record?.({ type: 'path-remove', prefix, source, pathId });
-    const e = isPrefix4(prefix) ? this.t4.get(prefix) : this.t6.get(prefix);
+    const e = this.entry(prefix);
     if (e === undefined) return false;
     const n = e.count;
     for (let i = 0; i < n; i++) {
@@ -706,7 +713,9 @@ export class Rib {
 
   /** The prefix entry (all paths), if any. */
   entry(prefix: Prefix): Entry | undefined {
-    return isPrefix4(prefix) ? this.t4.get(prefix) : this.t6.get(prefix);
+    if (!isPrefix4(prefix)) return this.t6.get(prefix);
+    const addr = Math.floor(prefix / 64);
+    return this.t4.getAt(addr, prefix - addr * 64);
   }
 
   /** The selected route of a prefix, or undefined. */
@@ -769,10 +778,12 @@ export class Rib {
 
   private entryFor(prefix: Prefix): Entry {
     if (isPrefix4(prefix)) {
-      let e = this.t4.get(prefix);
+      const addr = Math.floor(prefix / 64);
+      const len = prefix - addr * 64;
+      let e = this.t4.getAt(addr, len);
       if (e === undefined) {
         e = new Entry(prefix);
-        this.t4.set(prefix, e);
+        this.t4.setAt(addr, len, e);
       }
       return e;
     }
@@ -916,7 +927,7 @@ export class Rib {
     const floor = Math.max(minLen, this.opts.resolveViaDefault ? 0 : 1);
     if (typeof addr === 'number') {
       for (let len = 32; len >= floor; len--) {
-        const e = this.t4.get(prefix4Unchecked((addr & mask4(len)) >>> 0, len));
+        const e = this.t4.getAt(addr & mask4(len), len);
         if (e !== undefined && e.nsel > 0) return e;
       }
       return undefined;
@@ -1012,8 +1023,7 @@ export class Rib {
       // A stale entry (reached through an old next-hop user list) must not delete its successor.
       if (e.dropped) return;
       e.drop();
-      if (typeof e.prefix === 'number') this.t4.delete(e.prefix);
-      else this.t6.delete(e.prefix);
+      e.removeFrom(this.t4, this.t6);
       return;
     }
     if (count === 1) {
