@@ -190,6 +190,13 @@ export class Prefix4Table<V> {
     this.tombs = 0;
   }
 
+  /** Call `fn` for each value (slot order) without an iterator object per value. */
+  forEachValue(fn: (v: V) => void): void {
+    const keys = this.keys;
+    const vals = this.vals;
+    for (let i = 0; i < keys.length; i++) if (keys[i]! >= 0) fn(vals[i]!);
+  }
+
   /** The values (slot order). */
   *values(): IterableIterator<V> {
     const keys = this.keys;

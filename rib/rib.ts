@@ -772,7 +772,7 @@ export class Rib {
   // ----- internals: tables -----
 
   private forEachEntry(fn: (e: Entry) => void): void {
-    for (const e of this.t4.values()) fn(e);
+    this.t4.forEachValue(fn);
     for (const e of this.t6.values()) fn(e);
   }
 
