@@ -284,6 +284,12 @@ export class Entry implements RouteState {
     return typeof this.key === 'number' ? 4 : 6;
   }
 
+  /** True when this is an IPv4 entry whose prefix covers the IPv4 address `addr`. */
+  covers4(addr: number): boolean {
+    const k = this.key;
+    return typeof k === 'number' && ((addr & mask4(this.len)) | 0) === k;
+  }
+
   /** Remove this entry's prefix from the table of its family. */
   removeFrom(t4: Prefix4Table<Entry>, t6: Prefix6Map<Entry>): void {
     const k = this.key;
@@ -1001,15 +1007,11 @@ export class Rib {
     for (const st of this.nhStates4.values()) if (st.hop.ifname === undefined) v4.push(st);
     for (const st of this.nhStates6.values()) if (st.hop.ifname === undefined) v6.push(st);
     for (const e of entries) {
-      if (typeof e.prefix === 'number') {
+      if (e.afi === 4) {
         if (v4.length === 0) continue;
-        const p = e.prefix;
-        const len = p % 64;
-        const net = (p - len) / 64;
-        const m = mask4(len);
-        for (const st of v4) if (((st.hop.addr as number) & m) >>> 0 === net) touched.add(st);
+        for (const st of v4) if (e.covers4(st.hop.addr as number)) touched.add(st);
       } else {
-        for (const st of v6) if (addr6In(st.hop.addr as Addr6, e.prefix)) touched.add(st);
+        for (const st of v6) if (addr6In(st.hop.addr as Addr6, e.prefix as Prefix6)) touched.add(st);
       }
     }
     for (const st of touched) if (this.resolve(st)) this.nhStateChanged(st);
