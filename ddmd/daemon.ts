@@ -70,6 +70,11 @@ export interface DdmDaemonOptions {
   readonly exchangeTimeoutMs?: number;
   /** Full diff interval of the lower half (ms); 0 disables. */
   readonly fibScanMs?: number;
+  /**
+   * After a restart, keep the routes a previous run left in the kernel for this long (ms) while
+   * they are relearned, instead of removing them at once (graceful restart); 0 disables.
+   */
+  readonly fibStartupGraceMs?: number;
 }
 
 /** Counters for metrics. */
@@ -140,7 +145,11 @@ export class DdmDaemon {
     this.fibSync =
       o.fib === undefined
         ? undefined
-        : new FibSync(this.rib, o.fib, { log: this.log, scanMs: o.fibScanMs ?? 30_000 });
+        : new FibSync(this.rib, o.fib, {
+            log: this.log,
+            scanMs: o.fibScanMs ?? 30_000,
+            startupGraceMs: o.fibStartupGraceMs ?? 0,
+          });
     this.instance = randomInt(1, 0xffffffff);
     const params = { ...DEFAULT_SESSION_PARAMS, ...o.session };
     for (const i of o.interfaces) {

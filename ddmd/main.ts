@@ -59,6 +59,8 @@ export interface DdmdConfig {
   readonly token?: string;
   readonly flushOnExit: boolean;
   readonly session: Partial<SessionParams>;
+  /** Start-up grace of the lower half after a restart (ms). */
+  readonly fibGraceMs: number;
   /** 'resilient' installs multipath routes through resilient nexthop groups; 'none' as plain routes. */
   readonly nexthopGroups: 'resilient' | 'none';
   /** 'equal' installs every next hop with the same weight (what Maghemite does), for comparison. */
@@ -123,6 +125,11 @@ function program(): Command {
     .option('--probe-interval <ms>', 'delay probe interval', intArg(1))
     .option('--dead-after <n>', 'lost probes in a row that take a neighbour down', intArg(1, 1000))
     .option('--addr-wait <ms>', "how long to wait for an interface's link-local address", intArg(0))
+    .option(
+      '--fib-grace <ms>',
+      'after a restart, keep the routes left in the kernel this long while they are relearned (default 30000)',
+      intArg(0),
+    )
     .addOption(
       new Option(
         '--nexthop-groups <kind>',
@@ -143,6 +150,7 @@ function program(): Command {
 }
 
 interface RawOptions {
+  fibGrace?: number;
   weights: 'delay' | 'equal';
   nexthopGroups: 'resilient' | 'none';
   role?: DdmRole;
@@ -235,6 +243,7 @@ export function parseDdmdArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
       logLevel: o.logLevel,
       prefixes,
       addrWaitMs: o.addrWait ?? 10_000,
+      fibGraceMs: o.fibGrace ?? 30_000,
     },
   };
 }
@@ -346,6 +355,7 @@ export async function runDdmd(cfg: DdmdConfig, log: pino.Logger): Promise<Runnin
     exchange: new HttpExchangeIo(),
     fib,
     session: cfg.session,
+    fibStartupGraceMs: cfg.fibGraceMs,
     // Equal weights: every delay difference counts as noise, so all next hops weigh the same.
     ...(cfg.weights === 'equal'
       ? { router: { weights: { ...DEFAULT_WEIGHT_PARAMS, toleranceUs: Number.MAX_SAFE_INTEGER } } }
