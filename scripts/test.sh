@@ -20,7 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "test.sh: not root or no apt-get; tests needing ${missing[*]} will be skipped"
   fi
