@@ -90,11 +90,17 @@ export class MgdDaemon {
           ? new LinuxFib(cfg.fib.table !== undefined ? { table: cfg.fib.table } : {})
           : new MemoryFib()),
     );
-    this.fibSync = new FibSync(this.rib, this.fib, { log: this.log.child({ part: 'fib' }) });
+    // Graceful restart: what a previous run left in the kernel stays while it is relearned; the
+    // grace ends at once when there is nothing to relearn over BGP.
+    this.fibSync = new FibSync(this.rib, this.fib, {
+      log: this.log.child({ part: 'fib' }),
+      startupGraceMs: cfg.fib.startupGraceSeconds * 1000,
+    });
     await this.fibSync.start();
     this.log.info({ backend: this.fib.name }, 'lower half started');
     this.statics = new StaticRoutes(this.changes);
     this.statics.set(cfg.staticRoutes);
+    if (cfg.routers.every((r) => r.neighbors.length === 0)) void this.fibSync.ready();
     if (cfg.staticRoutes.length > 0)
       this.log.info({ count: cfg.staticRoutes.length }, 'static routes installed');
     this.running = true;

@@ -53,7 +53,11 @@ export interface MgdConfig {
   readonly staticRoutes: StaticRoute[];
   readonly redistributeStatic: boolean;
   readonly decision: Partial<DecisionOptions>;
-  readonly fib: { readonly backend: 'linux' | 'memory'; readonly table?: number };
+  readonly fib: {
+    readonly backend: 'linux' | 'memory';
+    readonly table?: number;
+    readonly startupGraceSeconds: number;
+  };
 }
 
 /** Errors as lines of text, one per problem. */
@@ -311,6 +315,7 @@ function resolve(f: ConfigFile): Result<MgdConfig, ConfigError[]> {
     fib: {
       backend: f.fib?.backend ?? 'linux',
       ...(f.fib?.table !== undefined ? { table: f.fib.table } : {}),
+      startupGraceSeconds: f.fib?.startupGraceSeconds ?? 120,
     },
   });
 }

@@ -153,6 +153,14 @@ export const FibSchema = Type.Object(
   {
     backend: Type.Union([Type.Literal('linux'), Type.Literal('memory')]),
     table: Type.Optional(Type.Integer({ minimum: 1, maximum: 4294967295 })),
+    startupGraceSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 3600,
+        description:
+          'after a restart, keep the routes a previous run left in the kernel this long while they are relearned (default 120; 0 removes them at once)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -14,7 +14,7 @@
 // goes on while it restarts. With `startupGraceMs` the restarted synchroniser keeps those routes
 // (counts them as installed, `counters.adopted`) until its protocols have had time to relearn
 // them; routes the RIB selects meanwhile are installed or replaced at once, but nothing is
-// deleted (not even a route the RIB withdraws) until the grace period ends or `ready()` is
+// deleted until the grace period ends or `ready()` is
 // called, when a full diff removes every route still unwanted. Only routes the backend lists as
 // ours are ever adopted or removed.
 //
@@ -98,8 +98,10 @@ export class FibSync {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly startupGraceMs: number;
-  /** In the start-up grace period: delete nothing. */
+  /** In the start-up grace period: routes left by the previous run are not deleted. */
   private grace = false;
+  /** Prefixes found in the table at start that the RIB has not taken over yet. */
+  private readonly adoptedKeys = new Set<number | string>();
   /** `ready()` was called (a later start skips the grace period). */
   private readyCalled = false;
   private graceTimer: NodeJS.Timeout | undefined;
@@ -290,8 +292,10 @@ export class FibSync {
       for (const { k, route, want } of routes) {
         this.failing.delete(k);
         const op = this.opFor(k, route, want);
-        // In the grace period a withdrawn route stays; the diff that ends the period removes it.
-        if (op === undefined || (this.grace && op.op === 'delete')) continue;
+        // In the grace period a route left by the previous run stays until the diff that ends the
+        // period; a route this run installed and the RIB now withdraws goes at once.
+        if (want.length > 0) this.adoptedKeys.delete(k);
+        if (op === undefined || (this.grace && op.op === 'delete' && this.adoptedKeys.has(k))) continue;
         ops.push(op);
         keys.push(k);
         inFlight.add(k);
@@ -325,11 +329,15 @@ export class FibSync {
     }
     const grace = this.grace;
     let kept = 0;
+    if (why === 'reconcile') this.adoptedKeys.clear();
     for (const [k, r] of this.installed) {
       if (wanted.has(k)) continue;
-      if (grace) kept++;
-      else ops.push({ op: 'delete', route: r });
+      if (grace) {
+        kept++;
+        if (why === 'reconcile') this.adoptedKeys.add(k);
+      } else ops.push({ op: 'delete', route: r });
     }
+    if (!grace) this.adoptedKeys.clear();
     if (grace && why === 'reconcile') this.counters.adopted += kept;
     if (ops.length > 0 || kept > 0) {
       this.log.info(
