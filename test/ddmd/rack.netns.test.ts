@@ -101,7 +101,7 @@ describe.skipIf(skip !== null)(`ddmd rack in namespaces${skip !== null ? ` (skip
           const w = await kernelHops(sled0, target);
           return w[via0] !== undefined && w[via0] === w[via1];
         },
-        { what: `sled0's weights for ${target} to return to even`, timeoutMs: 15_000, intervalMs: 200 },
+        { what: `sled0's weights for ${target} to return to even`, timeoutMs: 25_000, intervalMs: 200 },
       );
     } catch (e) {
       // Say what each side believed, so a failure here can be diagnosed from the log alone.
