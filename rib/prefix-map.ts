@@ -163,6 +163,35 @@ export class Prefix4Table<V> {
     if ((this.count + this.tombs) * 2 > keys.length) this.rehash();
   }
 
+  /**
+   * The value for the prefix `addr`/`len`, adding `create(addr, len)` when absent: one probe
+   * sequence instead of a lookup and then an insertion.
+   */
+  getOrAddAt(addr: number, len: number, create: (addr: number, len: number) => V): V {
+    const a = addr | 0;
+    const p = (a >>> 0) * 64 + len;
+    const keys = this.keys;
+    const mask = this.mask;
+    let tomb = -1;
+    let i = this.slot0(a, len);
+    for (; ; i = (i + 1) & mask) {
+      const k = keys[i]!;
+      if (k === p) return this.vals[i]!;
+      if (k === EMPTY) break;
+      if (k === TOMB && tomb < 0) tomb = i;
+    }
+    if (tomb >= 0) {
+      i = tomb;
+      this.tombs--;
+    }
+    const v = create(a, len);
+    keys[i] = p;
+    this.vals[i] = v;
+    this.count++;
+    if ((this.count + this.tombs) * 2 > keys.length) this.rehash();
+    return v;
+  }
+
   /** Remove a prefix; true if it was present. */
   delete(p: Prefix4): boolean {
     const addr = Math.floor(p / 64);

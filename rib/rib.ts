@@ -22,8 +22,8 @@
 // go), so a BFD flap or reachability change touches only the prefixes using that next hop.
 // Next-hop reachability (`NhState`, one per distinct address and interface) is resolved by
 // longest match over connected routes and the RIB's own selected routes; it is re-checked only
-// when a selected route covering it changes. Measured (test/bench/rib.ts): ~96 bytes of heap per
-// path (91.1 MB) for 500k prefixes x 2 neighbours with 65k attribute sets, the sets included.
+// when a selected route covering it changes. Measured (test/bench/rib.ts): ~87 bytes of heap per
+// path (83.4 MB) for 500k prefixes x 2 neighbours with 65k attribute sets, the sets included.
 //
 // Next-hop resolution excludes the path's own prefix (a route cannot resolve over itself) and,
 // unless `resolveViaDefault`, the default route. Longer cycles (A resolves over B, B over A) are
@@ -243,34 +243,43 @@ export class Path implements Candidate {
 
 /**
  * All paths of one prefix, best first; the first `nsel` are selected. Up to two paths (the
- * common case: one or two neighbours) are held inline in `p0`/`p1`; three or more live in
- * `more` (exact size) and `p0`/`p1` are null. This saves a per-prefix array.
+ * common case: one or two neighbours) are held inline in `p0`/`p1`; three or more live in an
+ * exact-size array held in `p1` while `p0` is null. This saves a per-prefix array, and the
+ * object has six fields (it is the one object per prefix, so its size is what a full table's
+ * minor GCs copy).
  */
 export class Entry implements RouteState {
   private p0: Path | null = null;
-  private p1: Path | null = null;
-  private more: readonly Path[] | null = null;
+  private p1: Path | readonly Path[] | null = null;
   /** Forwarding next hops of the selected paths (empty when nothing is selected). */
   hops: readonly NextHop[] = EMPTY_HOPS;
-  // The selected count (low 16 bits), four flags and the event bus's bits (bits 20-29, see
-  // rib/bus.ts) share one small integer.
+  // The selected count (low 10 bits), four flags, an IPv4 prefix length (6 bits) and the event bus's
+  // bits (bits 20-29, see rib/bus.ts) share one small integer.
   private bits = 0;
 
   // The prefix: an IPv4 prefix number (above the small-integer range) would be a separate heap
-  // number per entry, so IPv4 keeps its address as a signed 32-bit small integer in `key` and
-  // its length in `len`; IPv6 keeps the Prefix6 object in `key`.
+  // number per entry, so IPv4 keeps its address as a signed 32-bit small integer in `key` (and
+  // its length in `bits`); IPv6 keeps the Prefix6 object in `key`.
   private readonly key: number | Prefix6;
-  private readonly len: number;
 
   constructor(prefix: Prefix4 | Prefix6) {
     if (typeof prefix === 'number') {
       const addr = Math.floor(prefix / 64);
       this.key = addr | 0;
-      this.len = prefix - addr * 64;
+      this.bits = (prefix - addr * 64) << LEN_SHIFT;
     } else {
       this.key = prefix;
-      this.len = prefix.len;
     }
+  }
+
+  /** The prefix length of an IPv4 entry (an IPv6 entry's length is in its Prefix6). */
+  private get len(): number {
+    return (this.bits >>> LEN_SHIFT) & 0x3f;
+  }
+
+  /** The paths when there are three or more, else null. */
+  private get more(): readonly Path[] | null {
+    return this.p0 === null ? (this.p1 as readonly Path[] | null) : null;
   }
 
   /** The prefix. */
@@ -299,34 +308,37 @@ export class Entry implements RouteState {
 
   /** Number of paths. */
   get count(): number {
-    return this.more !== null ? this.more.length : this.p1 !== null ? 2 : this.p0 !== null ? 1 : 0;
+    if (this.p0 === null) return this.p1 === null ? 0 : (this.p1 as readonly Path[]).length;
+    return this.p1 === null ? 1 : 2;
   }
 
   /** The first (best, when selected) path. */
   get first(): Path | undefined {
-    return this.more !== null ? this.more[0] : (this.p0 ?? undefined);
+    if (this.p0 !== null) return this.p0;
+    return this.p1 === null ? undefined : (this.p1 as readonly Path[])[0];
   }
 
   /** The path at index `i` (0 ≤ i < count). */
   at(i: number): Path {
-    return (this.more !== null ? this.more[i] : i === 0 ? this.p0 : this.p1)!;
+    const p0 = this.p0;
+    if (p0 === null) return (this.p1 as readonly Path[])[i]!;
+    return i === 0 ? p0 : (this.p1 as Path);
   }
 
   /** The paths as an array (allocates for the inline forms; not for hot paths). */
   get paths(): readonly Path[] {
-    if (this.more !== null) return this.more;
-    if (this.p1 !== null) return [this.p0!, this.p1];
-    return this.p0 !== null ? [this.p0] : NO_PATHS;
+    const p0 = this.p0;
+    if (p0 === null) return this.p1 === null ? NO_PATHS : (this.p1 as readonly Path[]);
+    return this.p1 !== null ? [p0, this.p1 as Path] : [p0];
   }
 
   set paths(ps: readonly Path[]) {
     if (ps.length <= 2) {
       this.p0 = ps[0] ?? null;
       this.p1 = ps[1] ?? null;
-      this.more = null;
     } else {
-      this.p0 = this.p1 = null;
-      this.more = ps;
+      this.p0 = null;
+      this.p1 = ps;
     }
   }
 
@@ -334,43 +346,43 @@ export class Entry implements RouteState {
   setTwo(a: Path, b: Path): void {
     this.p0 = a;
     this.p1 = b;
-    this.more = null;
   }
 
   /** Append a path. */
   append(p: Path): void {
-    if (this.more !== null) this.more = this.more.concat(p);
+    const more = this.more;
+    if (more !== null) this.p1 = more.concat(p);
     else if (this.p0 === null) this.p0 = p;
     else if (this.p1 === null) this.p1 = p;
     else {
-      this.more = [this.p0, this.p1, p];
-      this.p0 = this.p1 = null;
+      this.p1 = [this.p0, this.p1 as Path, p];
+      this.p0 = null;
     }
   }
 
   /** Replace the path at index `i`. */
   replaceAt(i: number, p: Path): void {
-    if (this.more !== null) {
-      const c = this.more.slice();
+    const more = this.more;
+    if (more !== null) {
+      const c = more.slice();
       c[i] = p;
-      this.more = c;
+      this.p1 = c;
     } else if (i === 0) this.p0 = p;
     else this.p1 = p;
   }
 
   /** Remove the path at index `i`. */
   removeAt(i: number): void {
-    if (this.more !== null) {
-      const ps = this.more;
+    const ps = this.more;
+    if (ps !== null) {
       if (ps.length === 3) {
-        this.more = null;
         this.p0 = ps[i === 0 ? 1 : 0]!;
         this.p1 = ps[i === 2 ? 1 : 2]!;
       } else {
-        this.more = ps.slice(0, i).concat(ps.slice(i + 1));
+        this.p1 = ps.slice(0, i).concat(ps.slice(i + 1));
       }
     } else if (i === 0) {
-      this.p0 = this.p1;
+      this.p0 = this.p1 as Path | null;
       this.p1 = null;
     } else {
       this.p1 = null;
@@ -386,11 +398,11 @@ export class Entry implements RouteState {
 
   /** How many of `paths` (from the front) are selected. */
   get nsel(): number {
-    return this.bits & 0xffff;
+    return this.bits & NSEL_MASK;
   }
 
   set nsel(n: number) {
-    this.bits = (this.bits & ~0xffff) | n;
+    this.bits = (this.bits & ~NSEL_MASK) | n;
   }
 
   /** Scheduled for reselection in the current flush. */
@@ -440,10 +452,19 @@ export class Entry implements RouteState {
   }
 }
 
-const DIRTY = 0x10000;
-const MARK = 0x20000;
-const CHANGED = 0x40000;
-const DROPPED = 0x80000;
+/** A new IPv4 entry (the `create` callback of `Prefix4Table.getOrAddAt`). */
+function newEntry4(addr: number, len: number): Entry {
+  return new Entry(prefix4Unchecked(addr >>> 0, len));
+}
+
+// Layout of `Entry.bits`: nsel in bits 0-9 (at most 1023 selected paths), DIRTY / MARK /
+// CHANGED / DROPPED in bits 10-13, an IPv4 prefix length in bits 14-19, the bus's bits from 20.
+const NSEL_MASK = 0x3ff;
+const DIRTY = 0x400;
+const MARK = 0x800;
+const CHANGED = 0x1000;
+const DROPPED = 0x2000;
+const LEN_SHIFT = 14;
 const BUS_SHIFT = 20;
 
 const EMPTY_HOPS: readonly NextHop[] = Object.freeze([]);
@@ -785,13 +806,7 @@ export class Rib {
   private entryFor(prefix: Prefix): Entry {
     if (isPrefix4(prefix)) {
       const addr = Math.floor(prefix / 64);
-      const len = prefix - addr * 64;
-      let e = this.t4.getAt(addr, len);
-      if (e === undefined) {
-        e = new Entry(prefix);
-        this.t4.setAt(addr, len, e);
-      }
-      return e;
+      return this.t4.getOrAddAt(addr, prefix - addr * 64, newEntry4);
     }
     let e = this.t6.get(prefix);
     if (e === undefined) {
@@ -1044,7 +1059,8 @@ export class Rib {
     const rest: Path[] = [];
     for (const p of ps) (p.eligible(e) ? eligible : rest).push(p);
     const ranked = rank(eligible, this.opts);
-    const n = multipathCount(ranked, this.opts);
+    // At most NSEL_MASK paths fit the entry's selected count.
+    const n = Math.min(multipathCount(ranked, this.opts), NSEL_MASK);
     if (ranked.length !== eligible.length) for (const p of eligible) if (!ranked.includes(p)) rest.push(p);
     // Unselected paths are kept in decision order too, so dumps do not depend on arrival order.
     rest.sort((x, y) => decideCode(x, y, this.opts));

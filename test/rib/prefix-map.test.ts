@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { Prefix4Table } from '../../rib/prefix-map.js';
 import { prefix4Unchecked, type Prefix4 } from '../../wire/ip/index.js';
 
-type Op = { kind: 'set' | 'delete' | 'get'; p: Prefix4; v: number };
+type Op = { kind: 'set' | 'add' | 'delete' | 'get'; p: Prefix4; v: number };
 
 // A small prefix space, so operations hit existing keys often; lengths 0..32, high addresses too.
 const arbPrefix: fc.Arbitrary<Prefix4> = fc
@@ -17,7 +17,7 @@ const arbPrefix: fc.Arbitrary<Prefix4> = fc
   });
 
 const arbOp: fc.Arbitrary<Op> = fc.record({
-  kind: fc.constantFrom('set' as const, 'set' as const, 'delete' as const, 'get' as const),
+  kind: fc.constantFrom('set' as const, 'set' as const, 'add' as const, 'delete' as const, 'get' as const),
   p: arbPrefix,
   v: fc.nat(),
 });
@@ -32,6 +32,20 @@ describe('Prefix4Table', () => {
           if (op.kind === 'set') {
             t.set(op.p, op.v);
             m.set(op.p, op.v);
+          } else if (op.kind === 'add') {
+            // getOrAddAt keeps a present value and creates (from the address and length) an absent one.
+            const addr = Math.floor(op.p / 64);
+            const len = op.p - addr * 64;
+            const had = m.get(op.p);
+            let made: number | undefined;
+            const got = t.getOrAddAt(addr, len, (a, l) => (made = (a >>> 0) * 64 + l + op.v));
+            if (had === undefined) {
+              expect(made).toBe(op.p + op.v);
+              m.set(op.p, op.p + op.v);
+            } else {
+              expect(made).toBeUndefined();
+            }
+            expect(got).toBe(m.get(op.p));
           } else if (op.kind === 'delete') {
             expect(t.delete(op.p)).toBe(m.delete(op.p));
           }

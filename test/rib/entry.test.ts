@@ -1,0 +1,83 @@
+// The storage of a prefix entry against a model: its prefix (IPv4 lengths 0-32, IPv6 lengths up
+// to 128, kept beside the selection and event flags) and its paths as they move between the
+// inline forms (none, one, two) and the array form (three or more) under adds, replacements and
+// removals, with the event bus's view following it.
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { formatPrefix, parsePrefix, type Prefix } from '../../wire/ip/index.js';
+import { NEXTHOPS, SOURCES, makeRib } from './gen.js';
+
+function px(s: string): Prefix {
+  const r = parsePrefix(s);
+  if (!r.ok) throw new Error(r.error);
+  return r.value;
+}
+
+const PREFIX_TEXTS = [
+  '0.0.0.0/0',
+  '198.51.100.0/24',
+  '255.255.255.255/32',
+  '128.0.0.0/1',
+  '::/0',
+  'fd00:2::/64',
+  'fd00:1:2:3:4:5:6:7/128',
+  '2001:db8::/127',
+];
+
+type Op = { add: boolean; src: number; pathId: number; hop: number };
+
+const arbOp: fc.Arbitrary<Op> = fc.record({
+  add: fc.boolean(),
+  src: fc.integer({ min: 0, max: SOURCES.length - 1 }),
+  pathId: fc.integer({ min: 0, max: 1 }),
+  hop: fc.integer({ min: 0, max: 1 }),
+});
+
+describe('prefix entry storage', () => {
+  it('keeps its prefix and exactly the model paths through every path-count transition', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...PREFIX_TEXTS), fc.array(arbOp, { maxLength: 40 }), (text, ops) => {
+        const { rib } = makeRib({ maxPaths: 4 });
+        const prefix = px(text);
+        const model = new Set<string>();
+        // The event bus keeps its bookkeeping in the entry too: its view must follow the RIB.
+        const sub = rib.bus.subscribe('test');
+        let seen = false;
+        for (const op of ops) {
+          const source = SOURCES[op.src]!.id;
+          const key = `${source}#${op.pathId}`;
+          if (op.add) {
+            rib.addPath(prefix, { source, pathId: op.pathId, nexthops: [NEXTHOPS[op.hop]!] });
+            model.add(key);
+          } else {
+            expect(rib.removePath(prefix, source, op.pathId)).toBe(model.delete(key));
+          }
+          for (const ev of sub.drain()) {
+            if (ev.type === 'route-selected' || ev.type === 'route-changed') seen = true;
+            else if (ev.type === 'route-removed') seen = false;
+          }
+          const e = rib.entry(prefix);
+          expect(seen).toBe(e !== undefined && e.nsel > 0);
+          if (model.size === 0) {
+            expect(e).toBeUndefined();
+            continue;
+          }
+          expect(e).toBeDefined();
+          expect(formatPrefix(e!.prefix)).toBe(text);
+          expect(e!.afi).toBe(text.includes(':') ? 6 : 4);
+          expect(e!.count).toBe(model.size);
+          const keys = e!.paths.map((p) => `${p.source.id}#${p.pathId}`);
+          expect(new Set(keys)).toEqual(model);
+          expect(keys.length).toBe(model.size);
+          for (let i = 0; i < e!.count; i++) expect(e!.at(i)).toBe(e!.paths[i]);
+          expect(e!.first).toBe(e!.paths[0]);
+          expect(e!.nsel).toBeGreaterThanOrEqual(1);
+          expect(e!.nsel).toBeLessThanOrEqual(Math.min(4, model.size));
+        }
+        expect(rib.stats().paths).toBe(model.size);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
