@@ -245,7 +245,7 @@ export class Path implements Candidate {
  * All paths of one prefix, best first; the first `nsel` are selected. Up to two paths (the
  * common case: one or two neighbours) are held inline in `p0`/`p1`; three or more live in an
  * exact-size array held in `p1` while `p0` is null. This saves a per-prefix array, and the
- * object has six fields (it is the one object per prefix, so its size is what a full table's
+ * object has five fields (it is the one object per prefix, so its size is what a full table's
  * minor GCs copy).
  */
 export class Entry implements RouteState {
