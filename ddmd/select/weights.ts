@@ -18,7 +18,11 @@ export interface WeightParams {
   readonly minWeight: number;
   /** Delay floor c in µs. */
   readonly floorUs: number;
-  /** Differences up to max(toleranceUs, toleranceRatio · best) count as equal. */
+  /**
+   * Differences up to max(toleranceUs, toleranceRatio · best) count as equal. This must exceed the
+   * router's advertisement threshold (1 ms): an advertised delay may lag the truth by that much
+   * without being re-sent, and such a lag must not skew weights for good.
+   */
   readonly toleranceUs: number;
   readonly toleranceRatio: number;
   /** Keep the installed weights unless some weight moves by more than this fraction of maxWeight. */
@@ -29,7 +33,7 @@ export const DEFAULT_WEIGHT_PARAMS: WeightParams = {
   maxWeight: 100,
   minWeight: 1,
   floorUs: 1000,
-  toleranceUs: 500,
+  toleranceUs: 2000,
   toleranceRatio: 0.25,
   hysteresis: 0.1,
 };

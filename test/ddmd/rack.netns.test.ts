@@ -92,7 +92,8 @@ describe.skipIf(skip !== null)(`ddmd rack in namespaces${skip !== null ? ` (skip
     await sled0.run([process.execPath, '-e', FLOWS, 'fd00:2::1', '200']);
     const sent = [(await txPackets(sled0, via0)) - before[0]!, (await txPackets(sled0, via1)) - before[1]!];
     console.info(`[ddmd rack] 200 new flows under congestion: ${sent[0]} via sw0, ${sent[1]} via sw1`);
-    expect(sent[1]!).toBeGreaterThan(sent[0]! * 3);
+    // Mostly the other way: at least twice as many new flows avoid the congested switch.
+    expect(sent[1]!).toBeGreaterThan(sent[0]! * 2);
     await flood.stop();
     await loaded.setRate(null);
     try {
