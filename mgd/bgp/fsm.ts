@@ -481,24 +481,14 @@ class Machine {
         if (delayOpenRunning || !inConnect) {
           // §8.2.2: Connect with DelayOpen running → Active; Active → Idle.
           if (inConnect) {
-            this.goto(
-              'Active',
-              { kind: 'tcp-failed', ...(ev.error !== undefined ? { error: ev.error } : {}) },
-              {
-                connectRetry: this.env.now + jittered(this.config.connectRetryTime, this.env),
-              },
-            );
+            this.goto('Active', tcpFailed(ev), {
+              connectRetry: this.env.now + jittered(this.config.connectRetryTime, this.env),
+            });
             return;
           }
-          return this.toIdle(
-            { kind: 'tcp-failed', ...(ev.error !== undefined ? { error: ev.error } : {}) },
-            { countFailure: true },
-          );
+          return this.toIdle(tcpFailed(ev), { countFailure: true });
         }
-        return this.toIdle(
-          { kind: 'tcp-failed', ...(ev.error !== undefined ? { error: ev.error } : {}) },
-          { countFailure: false },
-        );
+        return this.toIdle(tcpFailed(ev), { countFailure: false });
       case 'open':
         if (delayOpenRunning) {
           // Event 20: the peer spoke first while we delayed our OPEN.
@@ -513,20 +503,9 @@ class Machine {
         // RFC 4271 allows a NOTIFICATION here only with SendNOTIFICATIONwithoutOPEN; with DelayOpen
         // the peer has spoken, so tell it what was wrong.
         if (delayOpenRunning) this.notify(ev.code, ev.subcode, ev.data ?? NO_DATA);
-        return this.toIdle(
-          { kind: 'notification-sent', code: ev.code, subcode: ev.subcode, why: ev.why },
-          { countFailure: true },
-        );
+        return this.toIdle(notificationSent(ev), { countFailure: true });
       case 'notification':
-        return this.toIdle(
-          {
-            kind: 'notification-received',
-            code: ev.code,
-            subcode: ev.subcode,
-            ...(ev.text !== undefined ? { text: ev.text } : {}),
-          },
-          { countFailure: !delayOpenRunning },
-        );
+        return this.toIdle(notificationReceived(ev), { countFailure: !delayOpenRunning });
       case 'collision-dump':
       case 'keepalive':
       case 'update':
@@ -559,13 +538,9 @@ class Machine {
       case 'tcp-failed':
         // §8.2.2: close, restart ConnectRetry, keep listening in Active.
         this.actions.push({ kind: 'disconnect' });
-        this.goto(
-          'Active',
-          { kind: 'tcp-failed', ...(ev.error !== undefined ? { error: ev.error } : {}) },
-          {
-            connectRetry: this.env.now + jittered(this.config.connectRetryTime, this.env),
-          },
-        );
+        this.goto('Active', tcpFailed(ev), {
+          connectRetry: this.env.now + jittered(this.config.connectRetryTime, this.env),
+        });
         return;
       case 'open': {
         const n = negotiate(this.config, ev.peerHoldTime);
@@ -576,23 +551,12 @@ class Machine {
       }
       case 'message-error':
         this.notify(ev.code, ev.subcode, ev.data ?? NO_DATA);
-        return this.toIdle(
-          { kind: 'notification-sent', code: ev.code, subcode: ev.subcode, why: ev.why },
-          { countFailure: true },
-        );
+        return this.toIdle(notificationSent(ev), { countFailure: true });
       case 'collision-dump':
         this.notify(ErrorCode.CEASE, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION);
         return this.toIdle({ kind: 'collision' }, { countFailure: true });
       case 'notification':
-        return this.toIdle(
-          {
-            kind: 'notification-received',
-            code: ev.code,
-            subcode: ev.subcode,
-            ...(ev.text !== undefined ? { text: ev.text } : {}),
-          },
-          { countFailure: true },
-        );
+        return this.toIdle(notificationReceived(ev), { countFailure: true });
       case 'keepalive':
       case 'update':
         return this.fsmError(ev.kind);
@@ -649,26 +613,12 @@ class Machine {
             return assertNever(ev.timer);
         }
       case 'tcp-failed':
-        return this.toIdle(
-          { kind: 'tcp-failed', ...(ev.error !== undefined ? { error: ev.error } : {}) },
-          { countFailure: true },
-        );
+        return this.toIdle(tcpFailed(ev), { countFailure: true });
       case 'notification':
-        return this.toIdle(
-          {
-            kind: 'notification-received',
-            code: ev.code,
-            subcode: ev.subcode,
-            ...(ev.text !== undefined ? { text: ev.text } : {}),
-          },
-          { countFailure: true },
-        );
+        return this.toIdle(notificationReceived(ev), { countFailure: true });
       case 'message-error':
         this.notify(ev.code, ev.subcode, ev.data ?? NO_DATA);
-        return this.toIdle(
-          { kind: 'notification-sent', code: ev.code, subcode: ev.subcode, why: ev.why },
-          { countFailure: true },
-        );
+        return this.toIdle(notificationSent(ev), { countFailure: true });
       case 'collision-dump':
         this.notify(ErrorCode.CEASE, CeaseSubcode.CONNECTION_COLLISION_RESOLUTION);
         return this.toIdle({ kind: 'collision' }, { countFailure: true });
@@ -688,6 +638,26 @@ class Machine {
     if (n === undefined || n.holdTime === 0) return;
     this.setTimers({ ...this.state.timers, keepalive: this.env.now + jittered(n.keepaliveTime, this.env) });
   }
+}
+
+/** The reason for a transition caused by a failed connection. */
+function tcpFailed(ev: Extract<FsmEvent, { kind: 'tcp-failed' }>): TransitionReason {
+  return { kind: 'tcp-failed', ...(ev.error !== undefined ? { error: ev.error } : {}) };
+}
+
+/** The reason for a transition caused by a NOTIFICATION from the peer. */
+function notificationReceived(ev: Extract<FsmEvent, { kind: 'notification' }>): TransitionReason {
+  return {
+    kind: 'notification-received',
+    code: ev.code,
+    subcode: ev.subcode,
+    ...(ev.text !== undefined ? { text: ev.text } : {}),
+  };
+}
+
+/** The reason for a transition caused by a NOTIFICATION we send for a message error. */
+function notificationSent(ev: Extract<FsmEvent, { kind: 'message-error' }>): TransitionReason {
+  return { kind: 'notification-sent', code: ev.code, subcode: ev.subcode, why: ev.why };
 }
 
 function assertNever(x: never): never {
