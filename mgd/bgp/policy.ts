@@ -30,6 +30,7 @@ import {
   type Prefix,
 } from '../../wire/ip/index.js';
 import { err, ok, type Result } from '../../wire/result.js';
+import { asPathLength, asPathPrepend } from '../../wire/bgp/aspath.js';
 
 // ===== Schema =====
 
@@ -288,7 +289,7 @@ function compileMatch(m: MatchConfig, where: string, errors: string[]): Matcher 
     const lo = m.asPathLengthMin ?? 0;
     const hi = m.asPathLengthMax ?? Infinity;
     checks.push((r) => {
-      const n = asPathLength(r.attrs.asPath);
+      const n = asPathLength(r.attrs.asPath ?? []);
       return n >= lo && n <= hi;
     });
   }
@@ -443,7 +444,7 @@ function compileActions(a: ActionsConfig, where: string, errors: string[]): Rewr
   }
   if (a.prepend !== undefined) {
     const { asn, count } = a.prepend;
-    steps.push((x, env) => ({ ...x, asPath: prependAsPath(x.asPath ?? [], asn ?? env.localAsn, count) }));
+    steps.push((x, env) => ({ ...x, asPath: asPathPrepend(x.asPath ?? [], asn ?? env.localAsn, count) }));
   }
   return (x, env, out) => steps.reduce((acc, s) => s(acc, env, out), x);
 }
@@ -473,39 +474,13 @@ function withLarge(x: PathAttributes, list: readonly number[]): PathAttributes {
   return list.length === 0 ? rest : { ...rest, largeCommunities: list };
 }
 
-// ===== AS path helpers used by matching and prepending =====
-
-/** RFC 4271 §9.1.2.2 path length: an AS_SET counts 1, confederation segments count 0. */
-function asPathLength(path: readonly AsPathSegment[] | undefined): number {
-  let n = 0;
-  for (const s of path ?? []) {
-    if (s.type === AsPathSegmentType.AS_SEQUENCE) n += s.asns.length;
-    else if (s.type === AsPathSegmentType.AS_SET) n += 1;
-  }
-  return n;
-}
+// ===== AS path helper used by matching =====
 
 /** The originating AS: the last ASN of the last AS_SEQUENCE, if the path ends in one. */
 function originAsOf(path: readonly AsPathSegment[] | undefined): number | undefined {
   const last = path?.[path.length - 1];
   if (last === undefined || last.type !== AsPathSegmentType.AS_SEQUENCE) return undefined;
   return last.asns[last.asns.length - 1];
-}
-
-/** Prepend `asn` `count` times, merging into a leading AS_SEQUENCE that has room (255 per segment). */
-export function prependAsPath(path: readonly AsPathSegment[], asn: number, count: number): AsPathSegment[] {
-  const first = path[0];
-  if (
-    first !== undefined &&
-    first.type === AsPathSegmentType.AS_SEQUENCE &&
-    first.asns.length + count <= 255
-  ) {
-    return [
-      { type: AsPathSegmentType.AS_SEQUENCE, asns: [...new Array<number>(count).fill(asn), ...first.asns] },
-      ...path.slice(1),
-    ];
-  }
-  return [{ type: AsPathSegmentType.AS_SEQUENCE, asns: new Array<number>(count).fill(asn) }, ...path];
 }
 
 // ===== Evaluation =====

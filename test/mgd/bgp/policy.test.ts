@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AsPathSegmentType, Origin, WellKnownCommunity } from '../../../wire/bgp/constants.js';
+import { asPathPrepend } from '../../../wire/bgp/aspath.js';
 import type { PathAttributes } from '../../../wire/bgp/types.js';
 import { parseAddr4, parsePrefix, type Prefix } from '../../../wire/ip/index.js';
 import {
@@ -9,7 +10,6 @@ import {
   evaluatePolicy,
   parseCommunity,
   parseLargeCommunity,
-  prependAsPath,
   type CompiledPolicy,
   type PolicyRoute,
 } from '../../../mgd/bgp/policy.js';
@@ -180,7 +180,7 @@ describe('policy actions and order', () => {
         (asns, n) => {
           const path =
             asns.length === 0 ? [] : [{ type: AsPathSegmentType.AS_SEQUENCE, asns: asns.slice(0, 255) }];
-          const out = prependAsPath(path, 65000, n);
+          const out = asPathPrepend(path, 65000, n);
           expect(out.every((s) => s.asns.length <= 255)).toBe(true);
           expect(out.flatMap((s) => s.asns)).toEqual([
             ...new Array<number>(n).fill(65000),
