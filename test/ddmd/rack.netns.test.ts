@@ -3,7 +3,7 @@
 // multipath end to end: convergence and traffic, weight shift under congestion and back, fast
 // failover on a cut and recovery, and a switch-to-switch cable that must not loop.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, waitFor } from '../topo/index.js';
+import { sleep, waitFor, type Node } from '../topo/index.js';
 import {
   buildRack,
   counter,
@@ -17,6 +17,19 @@ import {
   txPackets,
   type Rack,
 } from './netns-rack.js';
+
+/** Wait until every sled in `sleds` has exactly `n` next hops for `prefix` in its kernel. */
+async function waitForHops(
+  sleds: readonly Node[],
+  prefix: string,
+  n: number,
+  opts: { what: string; timeoutMs: number; intervalMs: number },
+): Promise<void> {
+  await waitFor(async () => {
+    for (const s of sleds) if (Object.keys(await kernelHops(s, prefix)).length !== n) return false;
+    return true;
+  }, opts);
+}
 
 describe.skipIf(skip !== null)(`ddmd rack in namespaces${skip !== null ? ` (skipped: ${skip})` : ''}`, () => {
   let rack: Rack;
@@ -120,25 +133,21 @@ describe.skipIf(skip !== null)(`ddmd rack in namespaces${skip !== null ? ` (skip
     const others = [0, 1, 3].map((i) => rack.sleds[i]!);
     const t0 = Date.now();
     await cut.cut();
-    await waitFor(
-      async () => {
-        for (const s of others) if (Object.keys(await kernelHops(s, target)).length !== 1) return false;
-        return true;
-      },
-      { what: `every other sled to drop sw1 for ${target}`, timeoutMs: 5_000, intervalMs: 25 },
-    );
+    await waitForHops(others, target, 1, {
+      what: `every other sled to drop sw1 for ${target}`,
+      timeoutMs: 5_000,
+      intervalMs: 25,
+    });
     const failover = Date.now() - t0;
     console.info(`[ddmd rack] failover: next hop gone everywhere ${failover} ms after the cut`);
     expect(failover).toBeLessThan(1000);
     await cut.restore();
     const t1 = Date.now();
-    await waitFor(
-      async () => {
-        for (const s of others) if (Object.keys(await kernelHops(s, target)).length !== 2) return false;
-        return true;
-      },
-      { what: `every other sled to use sw1 for ${target} again`, timeoutMs: 10_000, intervalMs: 50 },
-    );
+    await waitForHops(others, target, 2, {
+      what: `every other sled to use sw1 for ${target} again`,
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
     console.info(`[ddmd rack] recovery: next hop back everywhere ${Date.now() - t1} ms after restore`);
   }, 30_000);
   it('silent packet loss on a link (no carrier change) takes that next hop away within a second or two', async () => {
@@ -147,28 +156,20 @@ describe.skipIf(skip !== null)(`ddmd rack in namespaces${skip !== null ? ` (skip
     const others = [0, 1, 2].map((i) => rack.sleds[i]!);
     const t0 = Date.now();
     await lossy.drop();
-    await waitFor(
-      async () => {
-        for (const s of others) if (Object.keys(await kernelHops(s, target)).length !== 1) return false;
-        return true;
-      },
-      {
-        what: `every other sled to drop sw0 for ${target} after silent loss`,
-        timeoutMs: 5_000,
-        intervalMs: 25,
-      },
-    );
+    await waitForHops(others, target, 1, {
+      what: `every other sled to drop sw0 for ${target} after silent loss`,
+      timeoutMs: 5_000,
+      intervalMs: 25,
+    });
     const detected = Date.now() - t0;
     console.info(`[ddmd rack] silent loss: next hop gone everywhere ${detected} ms after the drop began`);
     expect(detected).toBeLessThan(2000);
     await lossy.undrop();
-    await waitFor(
-      async () => {
-        for (const s of others) if (Object.keys(await kernelHops(s, target)).length !== 2) return false;
-        return true;
-      },
-      { what: `every other sled to use sw0 for ${target} again`, timeoutMs: 10_000, intervalMs: 50 },
-    );
+    await waitForHops(others, target, 2, {
+      what: `every other sled to use sw0 for ${target} again`,
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
   }, 30_000);
 });
 
