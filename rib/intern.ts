@@ -1,5 +1,7 @@
 // Attribute interning for the RIB: one shared, frozen PathAttributes object per distinct attribute
-// set, keyed by a canonical text of its contents and reference-counted so unused sets are freed.
+// set, found by a numeric hash of its contents and compared field by field (the same equality as
+// the canonical text `attrsKey`, without building that text per set), reference-counted so unused
+// sets are freed.
 // The values the decision process reads (RFC 4271 §9.1.2.2: LOCAL_PREF, AS_PATH length, ORIGIN,
 // MED, neighbouring AS; RFC 4456 §9: ORIGINATOR_ID, CLUSTER_LIST length) are computed once per set.
 //
@@ -8,7 +10,7 @@
 
 import { asPathLength as wireAsPathLength } from '../wire/bgp/aspath.js';
 import { AsPathSegmentType, Origin } from '../wire/bgp/constants.js';
-import type { AsPathSegment, PathAttributes } from '../wire/bgp/types.js';
+import type { Aggregator, AsPathSegment, PathAttributes, RawAttribute } from '../wire/bgp/types.js';
 import { toHex } from '../wire/reader.js';
 
 // ===== Decision values =====
@@ -45,9 +47,12 @@ export class Attrs {
   readonly neighborAs: number;
   readonly originatorId: number | undefined;
   readonly clusterLen: number;
+  /** The next set in the same hash chain of the interning table. */
+  chain: Attrs | undefined = undefined;
 
   constructor(
-    readonly key: string,
+    /** `attrsHash` of the attributes. */
+    readonly hash: number,
     /** The shared frozen attributes; equal sets give the same object. */
     readonly attrs: PathAttributes,
   ) {
@@ -59,6 +64,11 @@ export class Attrs {
     this.neighborAs = neighborAs(attrs.asPath);
     this.originatorId = attrs.originatorId;
     this.clusterLen = attrs.clusterList?.length ?? 0;
+  }
+
+  /** The canonical text of the set (`attrsKey`; built on each call, for dumps and tests). */
+  get key(): string {
+    return attrsKey(this.attrs);
   }
 }
 
@@ -99,6 +109,128 @@ export function attrsKey(a: PathAttributes): string {
   return parts.join('|');
 }
 
+// ===== Hash and equality =====
+//
+// Both follow `attrsKey` exactly: two sets are equal when their keys are (an absent list differs
+// from an empty one, except for unknown attributes; ATOMIC_AGGREGATE counts only when true).
+
+function mix(h: number, x: number): number {
+  h = Math.imul(h ^ (x | 0), 0x01000193);
+  // Values above 32 bits (never produced by the decoder) still spread.
+  if (x > 0xffffffff || x < -0x80000000) h = Math.imul(h ^ Math.floor(x / 4294967296), 0x01000193);
+  return h;
+}
+
+function mixOpt(h: number, x: number | undefined): number {
+  return x === undefined ? Math.imul(h ^ 0x2d, 0x01000193) : mix(h, x);
+}
+
+function mixNums(h: number, a: readonly number[] | undefined): number {
+  if (a === undefined) return Math.imul(h ^ 0x2d2d, 0x01000193);
+  h = mix(h, a.length);
+  for (let i = 0; i < a.length; i++) h = mix(h, a[i]!);
+  return h;
+}
+
+function mixSegs(h: number, p: readonly AsPathSegment[] | undefined): number {
+  if (p === undefined) return Math.imul(h ^ 0x2d2d2d, 0x01000193);
+  h = mix(h, p.length);
+  for (const seg of p) h = mixNums(mix(h, seg.type), seg.asns);
+  return h;
+}
+
+/** A 32-bit hash of an attribute set, consistent with `attrsEqual`. */
+export function attrsHash(a: PathAttributes): number {
+  let h = 0x811c9dc5 | 0;
+  h = mixOpt(h, a.origin);
+  h = mixSegs(h, a.asPath);
+  h = mixOpt(h, a.med);
+  h = mixOpt(h, a.localPref);
+  h = mix(h, a.atomicAggregate === true ? 1 : 0);
+  h = a.aggregator ? mix(mix(h, a.aggregator.asn), a.aggregator.addr) : mix(h, -1);
+  h = mixNums(h, a.communities);
+  h = mixOpt(h, a.originatorId);
+  h = mixNums(h, a.clusterList);
+  h = mixNums(h, a.extCommunities);
+  h = mixSegs(h, a.as4Path);
+  h = a.as4Aggregator ? mix(mix(h, a.as4Aggregator.asn), a.as4Aggregator.addr) : mix(h, -1);
+  h = mixNums(h, a.largeCommunities);
+  h = mixOpt(h, a.otc);
+  if (a.unknown !== undefined) {
+    for (const u of a.unknown) {
+      h = mix(mix(mix(h, u.flags), u.code), u.data.length);
+      for (let i = 0; i < u.data.length; i++) h = mix(h, u.data[i]!);
+    }
+  }
+  return h ^ (h >>> 15);
+}
+
+// Numbers compare as their text does in `attrsKey` (NaN equals NaN).
+function same(x: number | undefined, y: number | undefined): boolean {
+  return x === y || (x !== x && y !== y);
+}
+
+function sameNums(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!same(a[i], b[i])) return false;
+  return true;
+}
+
+function sameSegs(a: readonly AsPathSegment[] | undefined, b: readonly AsPathSegment[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (!same(x.type, y.type) || !sameNums(x.asns, y.asns)) return false;
+  }
+  return true;
+}
+
+function sameAggregator(a: Aggregator | undefined, b: Aggregator | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  return same(a.asn, b.asn) && same(a.addr, b.addr);
+}
+
+function sameUnknown(
+  a: readonly RawAttribute[] | undefined,
+  b: readonly RawAttribute[] | undefined,
+): boolean {
+  const n = a?.length ?? 0;
+  if ((b?.length ?? 0) !== n) return false;
+  for (let i = 0; i < n; i++) {
+    const x = a![i]!;
+    const y = b![i]!;
+    if (!same(x.flags, y.flags) || !same(x.code, y.code) || x.data.length !== y.data.length) return false;
+    for (let j = 0; j < x.data.length; j++) if (x.data[j] !== y.data[j]) return false;
+  }
+  return true;
+}
+
+/** True when two attribute sets are the same set (equal `attrsKey`s). */
+export function attrsEqual(a: PathAttributes, b: PathAttributes): boolean {
+  return (
+    same(a.origin, b.origin) &&
+    sameSegs(a.asPath, b.asPath) &&
+    same(a.med, b.med) &&
+    same(a.localPref, b.localPref) &&
+    (a.atomicAggregate === true) === (b.atomicAggregate === true) &&
+    sameAggregator(a.aggregator, b.aggregator) &&
+    sameNums(a.communities, b.communities) &&
+    same(a.originatorId, b.originatorId) &&
+    sameNums(a.clusterList, b.clusterList) &&
+    sameNums(a.extCommunities, b.extCommunities) &&
+    sameSegs(a.as4Path, b.as4Path) &&
+    sameAggregator(a.as4Aggregator, b.as4Aggregator) &&
+    sameNums(a.largeCommunities, b.largeCommunities) &&
+    same(a.otc, b.otc) &&
+    sameUnknown(a.unknown, b.unknown)
+  );
+}
+
+// ===== Interning =====
+
 function freezeSegs(p: readonly AsPathSegment[]): readonly AsPathSegment[] {
   return Object.freeze(p.map((s) => Object.freeze({ type: s.type, asns: Object.freeze([...s.asns]) })));
 }
@@ -132,9 +264,11 @@ function canonicalCopy(a: PathAttributes): PathAttributes {
 
 /** The table of interned attribute sets. */
 export class AttrInterner {
-  private readonly byKey = new Map<string, Attrs>();
+  /** Hash to the first set of its chain (`Attrs.chain`). */
+  private readonly byHash = new Map<number, Attrs>();
+  private count = 0;
   // Callers usually pass the same decoded object for every NLRI of one UPDATE: remember which
-  // set each such object interned to (weakly), so the canonical key is built once per UPDATE.
+  // set each such object interned to (weakly), so the set is looked up once per UPDATE.
   private readonly seen = new WeakMap<PathAttributes, Attrs>();
   // The last object asked for and its set: consecutive calls for one UPDATE's prefixes skip even
   // the WeakMap lookup.
@@ -143,7 +277,7 @@ export class AttrInterner {
 
   /** Number of distinct sets held. */
   get size(): number {
-    return this.byKey.size;
+    return this.count;
   }
 
   /** The interned set equal to `a` (created with refcount 0 if new; `retain` takes a reference). */
@@ -156,11 +290,15 @@ export class AttrInterner {
       this.lastOut = hit;
       return hit;
     }
-    const key = attrsKey(a);
-    let e = this.byKey.get(key);
+    const hash = attrsHash(a);
+    const head = this.byHash.get(hash);
+    let e = head;
+    while (e !== undefined && !attrsEqual(e.attrs, a)) e = e.chain;
     if (e === undefined) {
-      e = new Attrs(key, canonicalCopy(a));
-      this.byKey.set(key, e);
+      e = new Attrs(hash, canonicalCopy(a));
+      e.chain = head;
+      this.byHash.set(hash, e);
+      this.count++;
     }
     this.seen.set(a, e);
     this.lastIn = a;
@@ -175,19 +313,31 @@ export class AttrInterner {
 
   /** Drop a reference; the set is forgotten when none remain. */
   release(e: Attrs): void {
-    if (--e.refs <= 0 && this.byKey.get(e.key) === e) {
-      this.byKey.delete(e.key);
-      e.freed = true;
-    }
+    if (--e.refs <= 0 && !e.freed) this.forget(e);
   }
 
   /** Forget sets interned but never retained (after a failed or abandoned add). */
   sweep(): void {
-    for (const [k, e] of this.byKey) {
-      if (e.refs <= 0) {
-        this.byKey.delete(k);
-        e.freed = true;
-      }
+    const dead: Attrs[] = [];
+    for (const head of this.byHash.values()) {
+      for (let e: Attrs | undefined = head; e !== undefined; e = e.chain) if (e.refs <= 0) dead.push(e);
     }
+    for (const e of dead) this.forget(e);
+  }
+
+  private forget(e: Attrs): void {
+    let prev: Attrs | undefined;
+    let x = this.byHash.get(e.hash);
+    while (x !== undefined && x !== e) {
+      prev = x;
+      x = x.chain;
+    }
+    if (x === undefined) return;
+    if (prev !== undefined) prev.chain = e.chain;
+    else if (e.chain !== undefined) this.byHash.set(e.hash, e.chain);
+    else this.byHash.delete(e.hash);
+    e.chain = undefined;
+    e.freed = true;
+    this.count--;
   }
 }

@@ -15,6 +15,7 @@ import {
   multipathEqual,
   type Path,
 } from '../../rib/index.js';
+import { attrsEqual, attrsHash, attrsKey } from '../../rib/intern.js';
 import type { PathAttributes } from '../../wire/bgp/types.js';
 import { parseAddr6 } from '../../wire/ip/index.js';
 import { PREFIXES, a4, arbAdd, arbAttrs, dumpSelected, makeRib, p4 } from './gen.js';
@@ -113,6 +114,64 @@ describe('best-path selection properties', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('interning equality and hash agree with the canonical text', () => {
+    // Small value ranges so that equal and nearly equal sets both occur often.
+    const nums = fc.option(fc.array(fc.constantFrom(0, 1, 0xfde80001), { maxLength: 2 }), { nil: undefined });
+    const agg = fc.option(fc.record({ asn: fc.constantFrom(1, 2), addr: fc.constantFrom(0, 1) }), {
+      nil: undefined,
+    });
+    const segs = fc.option(
+      fc.array(
+        fc.record({ type: fc.constantFrom(1, 2), asns: fc.array(fc.constantFrom(1, 12), { maxLength: 2 }) }),
+        {
+          maxLength: 2,
+        },
+      ),
+      { nil: undefined },
+    );
+    const arb = fc.record(
+      {
+        origin: fc.constantFrom(0, 2),
+        asPath: segs,
+        med: fc.constantFrom(0, 1),
+        localPref: fc.constantFrom(100),
+        atomicAggregate: fc.boolean(),
+        aggregator: agg,
+        communities: nums,
+        originatorId: fc.constantFrom(1),
+        clusterList: nums,
+        extCommunities: nums,
+        as4Path: segs,
+        as4Aggregator: agg,
+        largeCommunities: nums,
+        otc: fc.constantFrom(7),
+        unknown: fc.array(
+          fc.record({
+            flags: fc.constantFrom(0xc0),
+            code: fc.constantFrom(99, 100),
+            data: fc.uint8Array({ maxLength: 2, max: 1 }),
+          }),
+          { maxLength: 1 },
+        ),
+      },
+      { requiredKeys: [] },
+    ) as fc.Arbitrary<PathAttributes>;
+    fc.assert(
+      fc.property(arb, arb, (x, y) => {
+        const eq = attrsKey(x) === attrsKey(y);
+        expect(attrsEqual(x, y)).toBe(eq);
+        if (eq) expect(attrsHash(x)).toBe(attrsHash(y));
+        const copy = JSON.parse(
+          JSON.stringify(x, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v)),
+          (k, v: unknown) => (k === 'data' ? Uint8Array.from(v as number[]) : v),
+        ) as PathAttributes;
+        expect(attrsEqual(x, copy)).toBe(true);
+        expect(attrsHash(copy)).toBe(attrsHash(x));
+      }),
+      { numRuns: 2000 },
     );
   });
 
