@@ -39,7 +39,7 @@ export interface DaemonOptions {
   readonly log?: pino.Logger;
   readonly transport?: BgpTransport;
   readonly clock?: Clock;
-  /** Forwarding table; by default from the configuration (`linux` or `memory`). */
+  /** Forwarding table; by default from the configuration (`linux`, `memory`, or `none`: no lower half). */
   readonly fib?: FibBackend;
   /** Connected subnets for next-hop resolution; by default read from the kernel with iproute2. */
   readonly connected?: ConnectedRoutes | null;
@@ -57,8 +57,9 @@ export class MgdDaemon {
   rib!: Rib;
   changes!: RouteChanges;
   statics!: StaticRoutes;
-  fibSync!: FibSync;
-  fib!: FibBackend;
+  /** The lower half; undefined with the `none` backend (nothing is programmed anywhere). */
+  fibSync: FibSync | undefined;
+  fib: FibBackend | undefined;
   readonly speakers = new Map<number, Speaker>();
   private config: MgdConfig;
   private linuxConnected: LinuxConnectedRoutes | undefined;
@@ -84,23 +85,29 @@ export class MgdDaemon {
     const connected = await this.connectedRoutes();
     this.rib = new Rib({ decision: cfg.decision, ...(connected !== undefined ? { connected } : {}) });
     this.changes = new RouteChanges(this.rib);
-    this.fib = new OriginSinkFilter(
+    const backend =
       this.opts.fib ??
-        (cfg.fib.backend === 'linux'
-          ? new LinuxFib(cfg.fib.table !== undefined ? { table: cfg.fib.table } : {})
-          : new MemoryFib()),
-    );
-    // Graceful restart: what a previous run left in the kernel stays while it is relearned; the
-    // grace ends at once when there is nothing to relearn over BGP.
-    this.fibSync = new FibSync(this.rib, this.fib, {
-      log: this.log.child({ part: 'fib' }),
-      startupGraceMs: cfg.fib.startupGraceSeconds * 1000,
-    });
-    await this.fibSync.start();
-    this.log.info({ backend: this.fib.name }, 'lower half started');
+      (cfg.fib.backend === 'linux'
+        ? new LinuxFib(cfg.fib.table !== undefined ? { table: cfg.fib.table } : {})
+        : cfg.fib.backend === 'memory'
+          ? new MemoryFib()
+          : undefined);
+    if (backend !== undefined) {
+      this.fib = new OriginSinkFilter(backend);
+      // Graceful restart: what a previous run left in the kernel stays while it is relearned; the
+      // grace ends at once when there is nothing to relearn over BGP.
+      this.fibSync = new FibSync(this.rib, this.fib, {
+        log: this.log.child({ part: 'fib' }),
+        startupGraceMs: cfg.fib.startupGraceSeconds * 1000,
+      });
+      await this.fibSync.start();
+      this.log.info({ backend: this.fib.name }, 'lower half started');
+    } else {
+      this.log.info('no forwarding table: routes are selected and advertised, not installed');
+    }
     this.statics = new StaticRoutes(this.changes);
     this.statics.set(cfg.staticRoutes);
-    if (cfg.routers.every((r) => r.neighbors.length === 0)) void this.fibSync.ready();
+    if (cfg.routers.every((r) => r.neighbors.length === 0)) void this.fibSync?.ready();
     if (cfg.staticRoutes.length > 0)
       this.log.info({ count: cfg.staticRoutes.length }, 'static routes installed');
     this.running = true;
@@ -227,10 +234,10 @@ export class MgdDaemon {
     this.running = false;
     // The lower half stops first: sessions closing below would otherwise pull their routes out of
     // the table, which must keep forwarding while we restart (unless asked to flush).
-    await this.fibSync.stop({ flush: this.opts.flushOnExit === true });
+    await this.fibSync?.stop({ flush: this.opts.flushOnExit === true });
     for (const s of this.speakers.values()) s.stop();
     this.speakers.clear();
-    await this.fib.close();
+    await this.fib?.close();
     this.linuxConnected?.stop();
     this.rib.close();
     this.log.info({ flushed: this.opts.flushOnExit === true }, 'mgd stopped');
@@ -262,15 +269,22 @@ export class OriginSinkFilter implements FibBackend {
   /** Apply operations, holding sink routes back; failures name the caller's own operations. */
   async apply(ops: readonly FibOp[]): Promise<FibFailure[]> {
     const pass: FibOp[] = [];
+    // Operations passed on in another form, by the caller's operation they stand for.
     const origin = new Map<FibOp, FibOp>();
     const send = (op: FibOp, for_: FibOp) => {
       pass.push(op);
       origin.set(op, for_);
     };
     for (const op of ops) {
+      const sink = op.op === 'replace' && isOriginSink(op.route.nexthops);
+      // The common case (no sink route held, none arriving) needs no key.
+      if (!sink && this.held.size === 0) {
+        pass.push(op);
+        continue;
+      }
       const k = prefixKey(op.route);
       const route: AfPrefix = { afi: op.route.afi, prefix: op.route.prefix } as AfPrefix;
-      if (op.op === 'replace' && isOriginSink(op.route.nexthops)) {
+      if (sink) {
         // A real route the kernel has for the prefix goes; the sink stays with us.
         if (!this.held.has(k) && op.existing) send({ op: 'delete', route }, op);
         this.held.set(k, op.route);
@@ -280,7 +294,7 @@ export class OriginSinkFilter implements FibBackend {
         if (op.op === 'replace') send({ ...op, existing: false }, op);
         continue;
       }
-      send(op, op);
+      pass.push(op);
     }
     if (pass.length === 0) return [];
     const failures = await this.inner.apply(pass);

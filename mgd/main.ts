@@ -3,7 +3,7 @@
 // stdout, the daemon with real TCP and the chosen forwarding table, SIGHUP to reload the file
 // (validated in full first; a bad file changes nothing) and a clean stop on SIGTERM/SIGINT.
 //
-//   mgd --config /etc/mgd.json [--listen HOST:PORT] [--fib linux|memory] [--log-level L] [--flush-on-exit]
+//   mgd --config /etc/mgd.json [--listen HOST:PORT] [--fib linux|memory|none] [--log-level L] [--flush-on-exit]
 //
 // Without --config it runs the embedded default: AS 65000, router id 10.0.0.1, BGP on
 // 127.0.0.1:1790 (unprivileged), no neighbours, originating 192.0.2.0/24, memory FIB.
@@ -22,7 +22,7 @@ import { isEntryPoint } from '../lib/entry.js';
 export interface MgdArgs {
   readonly config?: string;
   readonly listen?: { readonly host: string; readonly port: number };
-  readonly fib?: 'linux' | 'memory';
+  readonly fib?: 'linux' | 'memory' | 'none';
   readonly logLevel: string;
   readonly flushOnExit: boolean;
 }
@@ -55,7 +55,7 @@ export function parseMgdArgs(argv: readonly string[]): MgdCommand {
     })
     .option('--config <file>', 'configuration file (JSON); without it the embedded default runs')
     .option('--listen <host:port>', "BGP listener of the first router (overrides the file's)")
-    .addOption(new Option('--fib <backend>', 'forwarding table').choices(['linux', 'memory']))
+    .addOption(new Option('--fib <backend>', 'forwarding table').choices(['linux', 'memory', 'none']))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--flush-on-exit', 'remove our routes from the forwarding table on stop', false);
   try {
@@ -67,7 +67,7 @@ export function parseMgdArgs(argv: readonly string[]): MgdCommand {
   const o = cmd.opts<{
     config?: string;
     listen?: string;
-    fib?: 'linux' | 'memory';
+    fib?: 'linux' | 'memory' | 'none';
     logLevel: string;
     flushOnExit: boolean;
   }>();

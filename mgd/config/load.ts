@@ -54,7 +54,7 @@ export interface MgdConfig {
   readonly redistributeStatic: boolean;
   readonly decision: Partial<DecisionOptions>;
   readonly fib: {
-    readonly backend: 'linux' | 'memory';
+    readonly backend: 'linux' | 'memory' | 'none';
     readonly table?: number;
     readonly startupGraceSeconds: number;
   };

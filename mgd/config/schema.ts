@@ -151,7 +151,10 @@ export const BestpathSchema = Type.Object(
 
 export const FibSchema = Type.Object(
   {
-    backend: Type.Union([Type.Literal('linux'), Type.Literal('memory')]),
+    backend: Type.Union([Type.Literal('linux'), Type.Literal('memory'), Type.Literal('none')], {
+      description:
+        'linux: program the kernel; memory: a table in the process (tests); none: no lower half at all, for a route server or a control-plane-only speaker',
+    }),
     table: Type.Optional(Type.Integer({ minimum: 1, maximum: 4294967295 })),
     startupGraceSeconds: Type.Optional(
       Type.Integer({

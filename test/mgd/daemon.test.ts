@@ -99,6 +99,7 @@ async function daemon(
   addr: string,
   cfg: ConfigFile,
   flushOnExit = false,
+  fromConfig = false,
 ) {
   const parsed = parseConfigText(JSON.stringify(cfg));
   if (!parsed.ok) throw new Error(formatConfigErrors(parsed.error));
@@ -109,7 +110,7 @@ async function daemon(
     config: parsed.value,
     transport: net.transport(addr),
     clock,
-    fib,
+    ...(fromConfig ? {} : { fib }),
     connected,
     flushOnExit,
   });
@@ -124,6 +125,23 @@ const inFib = (fib: MemoryFib, p: string) => {
 };
 
 describe('mgd daemon', () => {
+  it('runs without a lower half with the none backend: routes are selected and advertised, not installed', async () => {
+    const net = new MemoryNetwork();
+    const clock = new FakeClock();
+    const A = await daemon(net, clock, '10.0.0.1', configA({ fib: { backend: 'none' } }), false, true);
+    const B = await daemon(net, clock, '10.0.0.2', configB);
+    expect(A.d.fib).toBeUndefined();
+    expect(A.d.fibSync).toBeUndefined();
+    await until(
+      () => inFib(B.fib, '198.51.100.0/24') !== undefined && inFib(B.fib, '203.0.113.0/24') !== undefined,
+      clock,
+    );
+    // A selected its static route and redistributed it, without a forwarding table of its own.
+    expect(A.d.rib.selected(P('203.0.113.0/24'))).toBeDefined();
+    expect(inFib(B.fib, '203.0.113.0/24')).toEqual(['10.0.0.1']);
+    await A.d.stop();
+  });
+
   it('runs configuration files into forwarding tables and reloads safely', async () => {
     const net = new MemoryNetwork();
     const clock = new FakeClock();
@@ -140,7 +158,7 @@ describe('mgd daemon', () => {
     // A's originated prefix is announced, not installed in A's own table.
     expect(A.d.rib.selected(P('198.51.100.0/24'))).toBeDefined();
     expect(inFib(A.fib, '198.51.100.0/24')).toBeUndefined();
-    expect((await A.d.fib.list()).length).toBe(2);
+    expect((await A.d.fib!.list()).length).toBe(2);
     const st = B.d.rib.selected(P('203.0.113.0/24'))?.paths[0]?.attrs.attrs;
     expect(st?.origin).toBe(Origin.INCOMPLETE);
     expect(st?.asPath).toEqual([{ type: AsPathSegmentType.AS_SEQUENCE, asns: [65001] }]);
@@ -211,7 +229,7 @@ describe('mgd daemon', () => {
     );
     // The static route reaches the kernel table; the originated prefix is held back.
     await until(() => keep.fib.routes.size === 1 && flush.fib.routes.size === 1, clock);
-    await keep.d.fibSync.settled();
+    await keep.d.fibSync!.settled();
     expect([...keep.fib.routes.values()].map((r) => r.prefix)).toEqual([P('203.0.113.0/24')]);
     await keep.d.stop();
     await flush.d.stop();
