@@ -16,6 +16,7 @@ import type { NextHop } from '../../rib/types.js';
 import { AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST } from '../../wire/bgp/constants.js';
 import type { PathAttributes } from '../../wire/bgp/types.js';
 import { Prefix4Map, Prefix6Map } from '../../rib/prefix-map.js';
+import { Prefix4Slots } from './prefix-slots.js';
 import { isPrefix4, key6, type Prefix, type Prefix4, type Prefix6 } from '../../wire/ip/index.js';
 
 // ===== Keys =====
@@ -96,50 +97,92 @@ export class PrefixTable<V> {
 
 // ===== Adj-RIB-In =====
 
-/** One route as received, after sanitising (RFC 6793 merge, eBGP-only attribute removal). */
+/** Attributes and next hops as received (after sanitising), shared by the NLRI of one UPDATE. */
+export interface InSet {
+  /** Attributes without NEXT_HOP / MP_REACH / MP_UNREACH. */
+  readonly attrs: PathAttributes;
+  /** Next hops for the RIB. */
+  readonly nexthops: readonly NextHop[];
+}
+
+/** Flag of a route: import accepted it, so a path is in the RIB. */
+export const IN_ACCEPTED = 1;
+/** Flag of a route: left from before a graceful restart (or an enhanced route refresh) and not yet re-advertised. */
+export const IN_STALE = 2;
+
+/** A route of Adj-RIB-In as listed for bulk work (a snapshot). */
 export interface InRoute {
   readonly prefix: Prefix;
   readonly pathId: number;
-  /** Attributes without NEXT_HOP / MP_REACH / MP_UNREACH (shared by the NLRI of one UPDATE). */
-  readonly attrs: PathAttributes;
-  /** Next hops for the RIB (shared by the NLRI of one UPDATE). */
-  readonly nexthops: readonly NextHop[];
-  /** Import accepted it: a path is in the RIB. */
-  accepted: boolean;
-  /** Left from before a graceful restart (or an enhanced route refresh) and not yet re-advertised. */
-  stale: boolean;
+  readonly set: InSet;
+  /** IN_ACCEPTED | IN_STALE at the time of listing. */
+  readonly flags: number;
+}
+
+/** A route kept in the side map (IPv6, or with an ADD-PATH identifier). */
+interface SideRoute {
+  readonly prefix: Prefix;
+  readonly pathId: number;
+  set: InSet;
+  flags: number;
 }
 
 /**
- * A neighbour's routes before import policy. Routes without a path identifier (the usual case)
- * live in a prefix table; ADD-PATH routes with identifiers in a text-keyed map beside it.
+ * A neighbour's routes before import policy. IPv4 routes without a path identifier (a full
+ * table's bulk) live in `Prefix4Slots`: per prefix a slot holding the shared `InSet` and a flag
+ * byte, no object per route. IPv6 routes and routes with ADD-PATH identifiers live in a map
+ * beside it.
  */
 export class AdjRibIn {
-  private readonly plain = new PrefixTable<InRoute>();
-  private readonly withIds = new Map<string, InRoute>();
-  private readonly idCount = new Map<number, number>();
+  private readonly plain4 = new Prefix4Slots<InSet>();
+  private readonly side = new Map<number | string, SideRoute>();
+  private readonly sideCount = new Map<number, number>();
   private readonly acceptedCount = new Map<number, number>();
   private readonly staleCount = new Map<number, number>();
 
-  /** The route for a prefix and path identifier. */
-  get(prefix: Prefix, pathId: number): InRoute | undefined {
-    return pathId === 0 ? this.plain.get(prefix) : this.withIds.get(routeKey(prefix, pathId) as string);
+  /** The attribute set of a route, or undefined. */
+  get(prefix: Prefix, pathId: number): InSet | undefined {
+    if (pathId === 0 && isPrefix4(prefix)) {
+      const i = this.plain4.find(prefix);
+      return i < 0 ? undefined : this.plain4.vals[i];
+    }
+    return this.side.get(routeKey(prefix, pathId))?.set;
   }
 
-  /** Every route of one family. */
-  *values(family: number): IterableIterator<InRoute> {
-    yield* this.plain.values(family);
-    for (const r of this.withIds.values()) if (familyOf(r.prefix) === family) yield r;
+  /** The flags of a route (IN_ACCEPTED, IN_STALE), or -1 when it is not there. */
+  flagsOf(prefix: Prefix, pathId: number): number {
+    if (pathId === 0 && isPrefix4(prefix)) {
+      const i = this.plain4.find(prefix);
+      return i < 0 ? -1 : this.plain4.flags[i]!;
+    }
+    return this.side.get(routeKey(prefix, pathId))?.flags ?? -1;
   }
 
-  /** Every route of every family. */
-  *all(): IterableIterator<InRoute> {
-    for (const f of FAMILIES) yield* this.values(f);
+  /** Snapshot of every route of one family. */
+  routes(family: number): InRoute[] {
+    const out: InRoute[] = [];
+    if (family === AFISAFI_IPV4_UNICAST) {
+      const t = this.plain4;
+      for (let i = 0; i < t.capacity; i++) {
+        const p = t.prefixAt(i);
+        if (p >= 0) out.push({ prefix: p as Prefix4, pathId: 0, set: t.vals[i]!, flags: t.flags[i]! });
+      }
+    }
+    for (const r of this.side.values()) {
+      if (familyOf(r.prefix) === family)
+        out.push({ prefix: r.prefix, pathId: r.pathId, set: r.set, flags: r.flags });
+    }
+    return out;
+  }
+
+  /** Snapshot of every route of every family. */
+  all(): InRoute[] {
+    return FAMILIES.flatMap((f) => this.routes(f));
   }
 
   /** Routes received in a family. */
   received(family: number): number {
-    return this.plain.size(family) + (this.idCount.get(family) ?? 0);
+    return (family === AFISAFI_IPV4_UNICAST ? this.plain4.size : 0) + (this.sideCount.get(family) ?? 0);
   }
 
   /** Routes accepted by import in a family. */
@@ -154,64 +197,100 @@ export class AdjRibIn {
 
   /** Mark every route of a family stale (graceful restart, RFC 7313 BoRR). */
   markStale(family: number): void {
-    for (const r of this.values(family)) r.stale = true;
+    if (family === AFISAFI_IPV4_UNICAST) {
+      const t = this.plain4;
+      for (let i = 0; i < t.capacity; i++) if (t.prefixAt(i) >= 0) t.flags[i]! |= IN_STALE;
+    }
+    for (const r of this.side.values()) if (familyOf(r.prefix) === family) r.flags |= IN_STALE;
     this.staleCount.set(family, this.received(family));
   }
 
-  /** Record the import verdict of a route (keeps the accepted counter right). */
-  setAccepted(family: number, r: InRoute, accepted: boolean): void {
-    if (r.accepted === accepted) return;
-    r.accepted = accepted;
-    this.acceptedCount.set(family, this.accepted(family) + (accepted ? 1 : -1));
+  /** Record the import verdict of a route that is there (keeps the accepted counter right). */
+  setAccepted(prefix: Prefix, pathId: number, accepted: boolean): void {
+    let old: number;
+    if (pathId === 0 && isPrefix4(prefix)) {
+      const i = this.plain4.find(prefix);
+      if (i < 0) return;
+      old = this.plain4.flags[i]!;
+      this.plain4.flags[i] = accepted ? old | IN_ACCEPTED : old & ~IN_ACCEPTED;
+    } else {
+      const r = this.side.get(routeKey(prefix, pathId));
+      if (r === undefined) return;
+      old = r.flags;
+      r.flags = accepted ? old | IN_ACCEPTED : old & ~IN_ACCEPTED;
+    }
+    if (((old & IN_ACCEPTED) !== 0) === accepted) return;
+    const fam = familyOf(prefix);
+    this.acceptedCount.set(fam, this.accepted(fam) + (accepted ? 1 : -1));
   }
 
-  /** Store a route; returns the one it replaced. */
-  put(r: InRoute): InRoute | undefined {
-    const fam = familyOf(r.prefix);
-    let old: InRoute | undefined;
-    if (r.pathId === 0) {
-      old = this.plain.get(r.prefix);
-      this.plain.set(r.prefix, r);
+  /**
+   * Store a route (not stale, accepted as given); returns the flags of the one it replaced, or
+   * -1 when there was none.
+   */
+  put(prefix: Prefix, pathId: number, set: InSet, accepted: boolean): number {
+    const fam = familyOf(prefix);
+    const flags = accepted ? IN_ACCEPTED : 0;
+    let old: number;
+    if (pathId === 0 && isPrefix4(prefix)) {
+      const t = this.plain4;
+      const before = t.size;
+      const i = t.insert(prefix);
+      old = t.size === before ? t.flags[i]! : -1;
+      t.vals[i] = set;
+      t.flags[i] = flags;
     } else {
-      const k = routeKey(r.prefix, r.pathId) as string;
-      old = this.withIds.get(k);
-      this.withIds.set(k, r);
-      if (old === undefined) this.idCount.set(fam, (this.idCount.get(fam) ?? 0) + 1);
+      const k = routeKey(prefix, pathId);
+      const r = this.side.get(k);
+      if (r === undefined) {
+        old = -1;
+        this.side.set(k, { prefix, pathId, set, flags });
+        this.sideCount.set(fam, (this.sideCount.get(fam) ?? 0) + 1);
+      } else {
+        old = r.flags;
+        r.set = set;
+        r.flags = flags;
+      }
     }
-    if (old?.accepted === true) this.acceptedCount.set(fam, this.accepted(fam) - 1);
-    if (old?.stale === true) this.staleCount.set(fam, this.stale(fam) - 1);
-    if (r.stale) this.staleCount.set(fam, this.stale(fam) + 1);
+    this.count(fam, old, -1);
+    this.count(fam, flags, 1);
     return old;
   }
 
-  /** Remove a route; returns it if it was there. */
-  remove(prefix: Prefix, pathId: number): InRoute | undefined {
+  /** Remove a route; returns its flags, or -1 when it was not there. */
+  remove(prefix: Prefix, pathId: number): number {
     const fam = familyOf(prefix);
-    let old: InRoute | undefined;
-    if (pathId === 0) {
-      old = this.plain.get(prefix);
-      if (old !== undefined) this.plain.delete(prefix);
+    let old: number;
+    if (pathId === 0 && isPrefix4(prefix)) {
+      const i = this.plain4.find(prefix);
+      if (i < 0) return -1;
+      old = this.plain4.flags[i]!;
+      this.plain4.removeAt(i);
     } else {
-      const k = routeKey(prefix, pathId) as string;
-      old = this.withIds.get(k);
-      if (old !== undefined) {
-        this.withIds.delete(k);
-        this.idCount.set(fam, (this.idCount.get(fam) ?? 0) - 1);
-      }
+      const k = routeKey(prefix, pathId);
+      const r = this.side.get(k);
+      if (r === undefined) return -1;
+      old = r.flags;
+      this.side.delete(k);
+      this.sideCount.set(fam, (this.sideCount.get(fam) ?? 0) - 1);
     }
-    if (old === undefined) return undefined;
-    if (old.accepted) this.acceptedCount.set(fam, this.accepted(fam) - 1);
-    if (old.stale) this.staleCount.set(fam, this.stale(fam) - 1);
+    this.count(fam, old, -1);
     return old;
   }
 
   /** Forget everything. */
   clear(): void {
-    this.plain.clear();
-    this.withIds.clear();
-    this.idCount.clear();
+    this.plain4.clear();
+    this.side.clear();
+    this.sideCount.clear();
     this.acceptedCount.clear();
     this.staleCount.clear();
+  }
+
+  private count(fam: number, flags: number, d: number): void {
+    if (flags <= 0) return;
+    if ((flags & IN_ACCEPTED) !== 0) this.acceptedCount.set(fam, this.accepted(fam) + d);
+    if ((flags & IN_STALE) !== 0) this.staleCount.set(fam, this.stale(fam) + d);
   }
 }
 
@@ -227,31 +306,52 @@ export interface OutRoute {
 
 /** What we advertised to a neighbour, per prefix. */
 export class AdjRibOut {
-  private readonly t = new PrefixTable<OutRoute>();
+  private readonly t4 = new Prefix4Slots<OutRoute>();
+  private readonly t6 = new Prefix6Map<OutRoute>();
 
   /** What was last sent for a prefix. */
   get(prefix: Prefix): OutRoute | undefined {
-    return this.t.get(prefix);
+    if (!isPrefix4(prefix)) return this.t6.get(prefix);
+    const i = this.t4.find(prefix);
+    return i < 0 ? undefined : this.t4.vals[i];
   }
 
   /** Record an advertisement (`out`) or a withdrawal (undefined). */
   set(prefix: Prefix, out: OutRoute | undefined): void {
-    if (out === undefined) this.t.delete(prefix);
-    else this.t.set(prefix, out);
+    if (!isPrefix4(prefix)) {
+      if (out === undefined) this.t6.delete(prefix);
+      else this.t6.set(prefix, out);
+    } else if (out === undefined) {
+      const i = this.t4.find(prefix);
+      if (i >= 0) this.t4.removeAt(i);
+    } else {
+      this.t4.vals[this.t4.insert(prefix)] = out;
+    }
   }
 
   /** The prefixes advertised in a family. */
   *prefixes(family: number): IterableIterator<Prefix> {
-    for (const [p] of this.t.entries(family)) yield p;
+    if (family !== AFISAFI_IPV4_UNICAST) {
+      for (const [p] of this.t6.entries()) yield p;
+      return;
+    }
+    // A snapshot: callers may change the table while iterating.
+    const ps: Prefix4[] = [];
+    for (let i = 0; i < this.t4.capacity; i++) {
+      const p = this.t4.prefixAt(i);
+      if (p >= 0) ps.push(p as Prefix4);
+    }
+    yield* ps;
   }
 
   /** Prefixes advertised in a family. */
   advertised(family: number): number {
-    return this.t.size(family);
+    return family === AFISAFI_IPV4_UNICAST ? this.t4.size : this.t6.size;
   }
 
   /** Forget everything (the session went down). */
   clear(): void {
-    this.t.clear();
+    this.t4.clear();
+    this.t6.clear();
   }
 }

@@ -181,6 +181,12 @@ export interface CompiledPolicy {
   readonly source: PolicyConfig;
   readonly statements: readonly CompiledStatement[];
   readonly defaultAccept: boolean;
+  /**
+   * Some statement matches on prefix lists. When false the outcome depends only on the
+   * attributes, the next hop and the address family, so callers may evaluate once per attribute
+   * set and reuse the outcome for every prefix carrying it.
+   */
+  readonly perPrefix: boolean;
 }
 
 const WELL_KNOWN_NAMES: Readonly<Record<string, number>> = {
@@ -230,7 +236,8 @@ export function compilePolicy(input: unknown): Result<CompiledPolicy, string[]> 
     };
   });
   if (errors.length > 0) return err(errors);
-  return ok({ source: input, statements, defaultAccept: input.default === 'accept' });
+  const perPrefix = input.statements.some((st) => st.match?.prefixList !== undefined);
+  return ok({ source: input, statements, defaultAccept: input.default === 'accept', perPrefix });
 }
 
 function compileMatch(m: MatchConfig, where: string, errors: string[]): Matcher {

@@ -29,7 +29,7 @@ import {
   Origin,
   RouteRefreshSubtype,
 } from '../../wire/bgp/constants.js';
-import type { RouteRefreshMessage, UpdateMessage } from '../../wire/bgp/types.js';
+import type { PathAttributes, RouteRefreshMessage, UpdateMessage } from '../../wire/bgp/types.js';
 import { Addr6, isPrefix4, parseAddr4, parseAddr6, type Addr4, type Prefix } from '../../wire/ip/index.js';
 import {
   AdjRibIn,
@@ -38,9 +38,13 @@ import {
   PrefixTable,
   familyOf,
   routeKey,
+  IN_ACCEPTED,
+  IN_STALE,
   type InRoute,
+  type InSet,
   type OutRoute,
 } from './adj-rib.js';
+import { PrefixQueue } from './prefix-queue.js';
 import { exportRoute, type ExportTarget, type PathOrigin, type RouteChanges } from './export.js';
 import type { FsmConfig, TransitionReason } from './fsm.js';
 import { parseUpdate, ruleFailure, type ImportSession } from './import.js';
@@ -189,7 +193,7 @@ class Neighbor {
   readonly adjIn = new AdjRibIn();
   readonly adjOut = new AdjRibOut();
   /** Prefixes to look at again, per family. */
-  readonly pending = new PrefixTable<true>();
+  readonly pending = new PrefixQueue();
   /** Messages to send once `pending` is empty (End-of-RIB, EoRR). */
   markers: { family: number; kind: 'eor' | 'eorr' }[] = [];
   /** Prefixes to re-send even when Adj-RIB-Out says they were sent (ROUTE-REFRESH, soft-out). */
@@ -222,8 +226,10 @@ class Neighbor {
   staleTimer: TimerHandle | undefined;
   /** Families with stale routes waiting for the peer's End-of-RIB (or EoRR). */
   staleFamilies = new Set<number>();
-  /** Export results cached per interned attribute set and path origin+next hop, per family. */
-  cache = new Map<number, WeakMap<object, Map<object, OutRoute | null>>>();
+  /** The import verdict of the last route imported (reused for the rest of its UPDATE). */
+  lastImport: ImportVerdict | undefined;
+  /** Export results of prefix-independent export policies (see `ExportCache`). */
+  readonly cache = new ExportCache();
 
   constructor(public settings: NeighborSettings) {
     const [host, zone] = settings.address.split('%');
@@ -393,6 +399,8 @@ export class Speaker implements PeerHandler {
     this.neighbors.set(key, nb);
     this.byPeer.set(nb.peer, nb);
     this.sources.add(nb.source);
+    // Which paths count as learned from our neighbours changed: cached export outcomes may too.
+    for (const other of this.neighbors.values()) other.cache.clear();
     return nb;
   }
 
@@ -441,6 +449,7 @@ export class Speaker implements PeerHandler {
     this.neighbors.delete(canonical(nb.settings.address));
     this.byPeer.delete(nb.peer);
     this.sources.delete(nb.source);
+    for (const other of this.neighbors.values()) other.cache.clear();
   }
 
   private localSettings(s: NeighborSettings): LocalSessionSettings {
@@ -534,7 +543,7 @@ export class Speaker implements PeerHandler {
     if (nb.importSession === undefined) return;
     // In slices like removals: a full table re-imported at once would stall keepalives. Routes
     // replaced or withdrawn by UPDATEs meanwhile were imported by those UPDATEs already.
-    const routes = [...nb.adjIn.all()];
+    const routes = nb.adjIn.all();
     const epoch = nb.epoch;
     let i = 0;
     const slice = () => {
@@ -543,7 +552,12 @@ export class Speaker implements PeerHandler {
       this.changes.batch(() => {
         for (; i < end; i++) {
           const r = routes[i]!;
-          if (nb.adjIn.get(r.prefix, r.pathId) === r) this.importRoute(nb, r);
+          if (nb.adjIn.get(r.prefix, r.pathId) !== r.set) continue;
+          const v = this.importVerdict(nb, r.prefix, r.set);
+          if (v === undefined) continue;
+          const flags = nb.adjIn.flagsOf(r.prefix, r.pathId);
+          nb.adjIn.setAccepted(r.prefix, r.pathId, v.accept);
+          this.importInto(nb, r.prefix, r.pathId, v, (flags & IN_ACCEPTED) !== 0);
         }
       });
       if (i < routes.length) setImmediate(slice);
@@ -659,22 +673,17 @@ export class Speaker implements PeerHandler {
     this.changes.batch(() => {
       for (const w of u.withdrawn) {
         const old = nb.adjIn.remove(w.prefix, w.pathId);
-        if (old?.accepted === true) this.changes.remove(w.prefix, nb.source, w.pathId);
+        if (old > 0 && (old & IN_ACCEPTED) !== 0) this.changes.remove(w.prefix, nb.source, w.pathId);
         touched.add(familyOf(w.prefix));
       }
       for (const a of u.announced) {
         touched.add(a.family);
+        const set: InSet = { attrs: a.attrs, nexthops: a.nexthops };
         for (const n of a.nlri) {
-          const r: InRoute = {
-            prefix: n.prefix,
-            pathId: n.pathId,
-            attrs: a.attrs,
-            nexthops: a.nexthops,
-            accepted: false,
-            stale: false,
-          };
-          const old = nb.adjIn.put(r);
-          this.importRoute(nb, r, old?.accepted === true);
+          const v = this.importVerdict(nb, n.prefix, set);
+          if (v === undefined) continue;
+          const old = nb.adjIn.put(n.prefix, n.pathId, set, v.accept);
+          this.importInto(nb, n.prefix, n.pathId, v, old > 0 && (old & IN_ACCEPTED) !== 0);
         }
       }
     });
@@ -747,7 +756,7 @@ export class Speaker implements PeerHandler {
       const gone: InRoute[] = [];
       for (const fam of FAMILIES) {
         if (retained.includes(fam)) this.markStale(nb, fam);
-        else for (const r of nb.adjIn.values(fam)) gone.push(r);
+        else gone.push(...nb.adjIn.routes(fam));
       }
       for (const r of gone) nb.adjIn.remove(r.prefix, r.pathId);
       this.removeFromRib(nb, gone);
@@ -781,43 +790,81 @@ export class Speaker implements PeerHandler {
 
   // ----- import -----
 
-  /** Apply rules and import policy to one Adj-RIB-In route and write the RIB accordingly. */
-  private importRoute(nb: Neighbor, r: InRoute, wasInRib = r.accepted): void {
+  /**
+   * Rules and import policy for one route (undefined without a session). The prefixes of one
+   * UPDATE share their `InSet`: unless the policy looks at prefixes, the verdict of the first
+   * holds for all of them.
+   */
+  private importVerdict(nb: Neighbor, prefix: Prefix, set: InSet): ImportVerdict | undefined {
     const s = nb.importSession;
-    if (s === undefined) return;
-    const fam = familyOf(r.prefix);
-    let accept = false;
-    let attrs = r.attrs;
-    let nexthops = r.nexthops;
-    if (nexthops.length === 0) nb.counters.unusableNextHop++;
-    else if (ruleFailure(attrs, s, nb.settings) !== undefined) nb.counters.rejectedByRules++;
-    else {
-      const policy = nb.settings.importPolicy ?? (s.ebgp ? DEFAULT_EBGP : ACCEPT_ALL);
-      const out = evaluatePolicy(
-        policy,
-        { prefix: r.prefix, attrs, nextHop: nexthops[0]!.addr },
-        { localAsn: this.asn },
-      );
-      const set = out.nextHop;
-      // A policy-set link-local next hop is usable only over the session's own interface.
-      const setLinkLocal = set !== undefined && typeof set !== 'number' && set.isLinkLocal();
-      if (!out.accept) nb.counters.rejectedByPolicy++;
-      else if (setLinkLocal && s.ifname === undefined) nb.counters.unusableNextHop++;
-      else {
-        accept = true;
-        attrs = out.attrs;
-        if (set !== undefined)
-          nexthops = [
-            setLinkLocal && s.ifname !== undefined ? { addr: set, ifname: s.ifname } : { addr: set },
-          ];
-      }
-    }
-    if (accept) {
-      this.changes.add(r.prefix, { source: nb.source, pathId: r.pathId, attrs, nexthops });
+    if (s === undefined) return undefined;
+    const fam = familyOf(prefix);
+    const policy = nb.settings.importPolicy ?? (s.ebgp ? DEFAULT_EBGP : ACCEPT_ALL);
+    const v = nb.lastImport;
+    if (
+      v !== undefined &&
+      v.set === set &&
+      v.fam === fam &&
+      v.policy === policy &&
+      v.settings === nb.settings &&
+      v.session === s &&
+      !policy.perPrefix
+    )
+      return v;
+    const nv = this.evaluateImport(nb, s, policy, fam, prefix, set);
+    nb.lastImport = policy.perPrefix ? undefined : nv;
+    return nv;
+  }
+
+  /** Write the RIB for one route according to its verdict. */
+  private importInto(
+    nb: Neighbor,
+    prefix: Prefix,
+    pathId: number,
+    v: ImportVerdict,
+    wasInRib: boolean,
+  ): void {
+    if (v.counter !== undefined) nb.counters[v.counter]++;
+    if (v.accept) {
+      this.changes.add(prefix, { source: nb.source, pathId, attrs: v.outAttrs, nexthops: v.outHops });
     } else if (wasInRib) {
-      this.changes.remove(r.prefix, nb.source, r.pathId);
+      this.changes.remove(prefix, nb.source, pathId);
     }
-    nb.adjIn.setAccepted(fam, r, accept);
+  }
+
+  private evaluateImport(
+    nb: Neighbor,
+    s: ImportSession,
+    policy: CompiledPolicy,
+    fam: number,
+    prefix: Prefix,
+    set: InSet,
+  ): ImportVerdict {
+    const base = { set, fam, policy, settings: nb.settings, session: s };
+    const reject = (counter: ImportVerdict['counter']): ImportVerdict => ({
+      ...base,
+      accept: false,
+      outAttrs: set.attrs,
+      outHops: set.nexthops,
+      counter,
+    });
+    if (set.nexthops.length === 0) return reject('unusableNextHop');
+    if (ruleFailure(set.attrs, s, nb.settings) !== undefined) return reject('rejectedByRules');
+    const out = evaluatePolicy(
+      policy,
+      { prefix, attrs: set.attrs, nextHop: set.nexthops[0]!.addr },
+      { localAsn: this.asn },
+    );
+    const hop = out.nextHop;
+    // A policy-set link-local next hop is usable only over the session's own interface.
+    const setLinkLocal = hop !== undefined && typeof hop !== 'number' && hop.isLinkLocal();
+    if (!out.accept) return reject('rejectedByPolicy');
+    if (setLinkLocal && s.ifname === undefined) return reject('unusableNextHop');
+    const outHops =
+      hop === undefined
+        ? set.nexthops
+        : [setLinkLocal && s.ifname !== undefined ? { addr: hop, ifname: s.ifname } : { addr: hop }];
+    return { ...base, accept: true, outAttrs: out.attrs, outHops, counter: undefined };
   }
 
   private checkMaxPrefix(nb: Neighbor, families: ReadonlySet<number>): void {
@@ -882,7 +929,7 @@ export class Speaker implements PeerHandler {
   private purgeStale(nb: Neighbor, fam: number): void {
     nb.staleFamilies.delete(fam);
     const gone: InRoute[] = [];
-    for (const r of nb.adjIn.values(fam)) if (r.stale) gone.push(r);
+    for (const r of nb.adjIn.routes(fam)) if ((r.flags & IN_STALE) !== 0) gone.push(r);
     for (const r of gone) nb.adjIn.remove(r.prefix, r.pathId);
     this.removeFromRib(nb, gone);
     nb.counters.staleRemoved += gone.length;
@@ -894,7 +941,7 @@ export class Speaker implements PeerHandler {
 
   /** Remove every route of the neighbour from the RIB (no graceful restart). */
   private dropAll(nb: Neighbor): void {
-    const gone = [...nb.adjIn.all()];
+    const gone = nb.adjIn.all();
     nb.adjIn.clear();
     this.removeFromRib(nb, gone);
     nb.staleFamilies.clear();
@@ -917,9 +964,9 @@ export class Speaker implements PeerHandler {
       this.changes.batch(() => {
         for (; i < end; i++) {
           const r = routes[i]!;
-          if (!r.accepted) continue;
-          const now = nb.adjIn.get(r.prefix, r.pathId);
-          if (now?.accepted === true) continue;
+          if ((r.flags & IN_ACCEPTED) === 0) continue;
+          const now = nb.adjIn.flagsOf(r.prefix, r.pathId);
+          if (now > 0 && (now & IN_ACCEPTED) !== 0) continue;
           this.changes.remove(r.prefix, nb.source, r.pathId);
         }
       });
@@ -935,7 +982,7 @@ export class Speaker implements PeerHandler {
     const fam = familyOf(p);
     for (const nb of this.neighbors.values()) {
       if (nb.session === undefined || !nb.session.families.has(fam)) continue;
-      nb.pending.set(p, true);
+      nb.pending.add(p);
       if (!nb.flushScheduled) this.scheduleFlush(nb);
     }
   }
@@ -953,11 +1000,11 @@ export class Speaker implements PeerHandler {
   private queueFamily(nb: Neighbor, fam: number, force: boolean): void {
     for (const e of this.changes.rib.entriesOf(fam === AFISAFI_IPV4_UNICAST ? 4 : 6)) {
       if (e.nsel === 0) continue;
-      nb.pending.set(e.prefix, true);
+      nb.pending.add(e.prefix);
       if (force) nb.force.set(e.prefix, true);
     }
     for (const p of nb.adjOut.prefixes(fam)) {
-      nb.pending.set(p, true);
+      nb.pending.add(p);
       if (force) nb.force.set(p, true);
     }
   }
@@ -1048,30 +1095,18 @@ export class Speaker implements PeerHandler {
     if (t === undefined) return undefined;
     const e = this.changes.rib.entry(prefix);
     if (e === undefined || e.nsel === 0) return undefined;
-    const best = e.paths[0]!;
-    const origin = this.originOf(best);
-    if (origin === undefined) return undefined;
-    const hop = best.nh.hops[0];
-    // Without policy statements the result depends only on the attribute set and the path's
-    // source and next hops, which the RIB shares between prefixes: compute it once per pair.
-    if (t.policy.statements.length === 0) {
-      let byAttrs = nb.cache.get(fam);
-      if (byAttrs === undefined) {
-        byAttrs = new WeakMap();
-        nb.cache.set(fam, byAttrs);
-      }
-      let byShared = byAttrs.get(best.attrs);
-      if (byShared === undefined) {
-        byShared = new Map();
-        byAttrs.set(best.attrs, byShared);
-      }
-      const hit = byShared.get(best.shared);
+    const best = e.first!;
+    // Unless the policy looks at prefixes, the result depends only on the path's attribute set,
+    // source and next hops, which the RIB shares between prefixes: compute it once per path.
+    if (!t.policy.perPrefix) {
+      const hit = nb.cache.get(fam, best);
       if (hit !== undefined) return hit ?? undefined;
-      const r = exportRoute(prefix, origin, best.attrs.attrs, hop, t);
-      byShared.set(best.shared, r ?? null);
-      return r;
     }
-    return exportRoute(prefix, origin, best.attrs.attrs, hop, t);
+    const origin = this.originOf(best);
+    const r =
+      origin === undefined ? undefined : exportRoute(prefix, origin, best.attrs.attrs, best.nh.hops[0], t);
+    if (!t.policy.perPrefix) nb.cache.set(fam, best, r);
+    return r;
   }
 
   private scheduleFlush(nb: Neighbor): void {
@@ -1215,6 +1250,70 @@ export class Speaker implements PeerHandler {
 }
 
 // ===== Helpers =====
+
+/** What import decided for an attribute set and next hops (of one UPDATE) in a family. */
+interface ImportVerdict {
+  readonly set: InSet;
+  readonly fam: number;
+  /** What else the verdict depends on (settings and policies are replaced, never mutated). */
+  readonly policy: CompiledPolicy;
+  readonly settings: NeighborSettings;
+  readonly session: ImportSession;
+  readonly accept: boolean;
+  /** What goes into the RIB when accepted (the policy's rewrite, a policy-set next hop). */
+  readonly outAttrs: PathAttributes;
+  readonly outHops: readonly NextHop[];
+  /** The counter a rejection counts in. */
+  readonly counter: 'unusableNextHop' | 'rejectedByRules' | 'rejectedByPolicy' | undefined;
+}
+
+/**
+ * Export outcomes per family for paths of the RIB (an outcome is reused for every prefix whose
+ * best path has the same interned attribute set and shared part: same source and next hops),
+ * plus a memo of the last path asked for, since consecutive prefixes of one UPDATE share their
+ * `Path` object. Cleared whenever what export depends on changes (targets, policies, sources).
+ */
+class ExportCache {
+  private readonly byFam = new Map<number, WeakMap<object, Map<object, OutRoute | null>>>();
+  private lastPath: Path | undefined;
+  private lastFam = 0;
+  private lastOut: OutRoute | null = null;
+
+  /** The cached outcome (null: nothing is sent), or undefined when not cached. */
+  get(fam: number, p: Path): OutRoute | null | undefined {
+    if (p === this.lastPath && fam === this.lastFam) return this.lastOut;
+    const out = this.byFam.get(fam)?.get(p.attrs)?.get(p.shared);
+    if (out !== undefined) this.memo(fam, p, out);
+    return out;
+  }
+
+  set(fam: number, p: Path, out: OutRoute | undefined): void {
+    let byAttrs = this.byFam.get(fam);
+    if (byAttrs === undefined) {
+      byAttrs = new WeakMap();
+      this.byFam.set(fam, byAttrs);
+    }
+    let byShared = byAttrs.get(p.attrs);
+    if (byShared === undefined) {
+      byShared = new Map();
+      byAttrs.set(p.attrs, byShared);
+    }
+    byShared.set(p.shared, out ?? null);
+    this.memo(fam, p, out ?? null);
+  }
+
+  clear(): void {
+    this.byFam.clear();
+    this.lastPath = undefined;
+    this.lastOut = null;
+  }
+
+  private memo(fam: number, p: Path, out: OutRoute | null): void {
+    this.lastPath = p;
+    this.lastFam = fam;
+    this.lastOut = out;
+  }
+}
 
 /** Routes taken out of the RIB per event-loop turn when a neighbour's table goes. */
 const REMOVE_SLICE = 10_000;

@@ -11,6 +11,8 @@
 //   BENCH_TIMEOUT_S=600          give up on one run after this long (printed as "timeout")
 //   BENCH_KEEP=1                 keep each run's directory (configs, logs of every process)
 //   BENCH_MGD_NODE_ARGS='--trace-gc'   extra node flags for mgd (its log is in the run directory)
+//   BENCH_MGD_FIB=none           mgd's FIB backend: none (default) or memory
+//   BENCH_MGD_SNAPSHOT=DIR       write a heap snapshot of mgd into DIR once the sink has everything
 //   BENCH_MGD_PROF=DIR           run mgd under node --cpu-prof, profiles written to DIR
 //
 //   injector ──eth── DUT ──eth── sink        three network namespaces (test/topo)
@@ -19,13 +21,14 @@
 // the sink (bgp-sink.ts) counts distinct prefixes. Time to propagate runs from the injector's
 // first UPDATE to the moment the sink has seen every prefix; both stamp the same wall clock.
 // The DUT is passive towards both, imports and exports everything, and sets itself as next hop.
-// No DUT installs routes in a kernel: mgd runs the memory FIB, bgpd runs with -n (zebra still
+// No DUT installs routes in a kernel: mgd runs without a lower half (`--fib none`; BENCH_MGD_FIB=memory
+// adds the in-process table and its synchroniser), bgpd runs with -n (zebra still
 // runs and is counted), BIRD has no kernel protocol, GoBGP never installs. Peak RSS is VmHWM of
 // the DUT's processes (summed for FRR) when the sink completes; CPU is utime+stime spent between
 // the sink's session coming up and completion. Runs interleave the daemons: run 1 of each, then
 // run 2 of each, and so on.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +70,9 @@ const TIMEOUT_MS = envInt('BENCH_TIMEOUT_S', 600) * 1000;
 const MGD_PROF = process.env['BENCH_MGD_PROF'];
 const MGD_NODE_ARGS = (process.env['BENCH_MGD_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 const KEEP = process.env['BENCH_KEEP'] === '1';
+const MGD_FIB = process.env['BENCH_MGD_FIB'] ?? 'none';
+const MGD_SNAPSHOT = process.env['BENCH_MGD_SNAPSHOT'];
+if (MGD_FIB !== 'none' && MGD_FIB !== 'memory') throw new Error('BENCH_MGD_FIB must be none or memory');
 const HOLD = 90;
 const DUT_AS = 65000;
 const INJ_AS = 65001;
@@ -182,7 +188,7 @@ function mgdConfig(injector: string, sink: string): unknown {
     routers: [{ asn: DUT_AS, routerId: '10.255.0.2', listen: { host: '0.0.0.0', port: 179 } }],
     neighbors: [neighbour(injector, INJ_AS), neighbour(sink, SINK_AS)],
     policies: { all: { statements: [], default: 'accept' } },
-    fib: { backend: 'memory' },
+    fib: { backend: MGD_FIB },
   };
 }
 
@@ -190,11 +196,16 @@ async function startDut(daemon: Daemon, node: Node, injector: string, sink: stri
   if (daemon === 'mgd') {
     const conf = join(node.dir, 'mgd.json');
     writeFileSync(conf, JSON.stringify(mgdConfig(injector, sink), null, 2));
-    const prof = MGD_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir', resolve(MGD_PROF)] : [];
+    const prof = [
+      ...(MGD_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir', resolve(MGD_PROF)] : []),
+      ...(MGD_SNAPSHOT !== undefined
+        ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${resolve(MGD_SNAPSHOT)}`]
+        : []),
+    ];
     const main = join(ROOT, 'dist/mgd/main.js');
     const proc = node.spawn(
       'node',
-      [...MGD_NODE_ARGS, ...prof, main, '--config', conf, '--fib', 'memory', '--log-level', 'warn'],
+      [...MGD_NODE_ARGS, ...prof, main, '--config', conf, '--fib', MGD_FIB, '--log-level', 'warn'],
       {
         logFile: join(node.dir, 'mgd.log'),
       },
@@ -309,6 +320,22 @@ async function runOnce(daemon: Daemon, size: number): Promise<RunResult> {
   } catch (e) {
     return result(null, `failed: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
+    if (daemon === 'mgd' && MGD_SNAPSHOT !== undefined) {
+      mkdirSync(resolve(MGD_SNAPSHOT), { recursive: true });
+      const before = readdirSync(resolve(MGD_SNAPSHOT)).length;
+      for (const p of pids) process.kill(p, 'SIGUSR2');
+      // Writing a snapshot of a full table's heap takes a while; the file appears when done.
+      const dir = resolve(MGD_SNAPSHOT);
+      const size = () => readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+      const until = Date.now() + 300_000;
+      let last = -1;
+      while (Date.now() < until) {
+        await sleep(2_000);
+        const n = size();
+        if (readdirSync(dir).length > before && n > 0 && n === last) break;
+        last = n;
+      }
+    }
     if (daemon === 'mgd' && MGD_PROF !== undefined) {
       // SIGINT lets node write its CPU profile on the way out.
       for (const p of pids) process.kill(p, 'SIGINT');
@@ -411,7 +438,7 @@ async function main(): Promise<void> {
   }
   console.log(
     `BGP propagation: injector -> DUT -> sink, ${PER_SET} prefixes per attribute set, packed UPDATEs; ` +
-      `no DUT installs routes (mgd memory FIB, bgpd -n, BIRD without kernel protocol, GoBGP). ` +
+      `no DUT installs routes (mgd --fib \${MGD_FIB}, bgpd -n, BIRD without kernel protocol, GoBGP). ` +
       `Load average ${loadavg()
         .map((x) => x.toFixed(2))
         .join(' ')}.`,

@@ -1,0 +1,237 @@
+// The per-neighbour prefix tables of mgd/bgp (Prefix4Slots, Prefix4Queue/PrefixQueue, AdjRibIn,
+// AdjRibOut) against plain Map/Set models, under random operation sequences (fast-check).
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Prefix4Slots } from '../../../mgd/bgp/prefix-slots.js';
+import { Prefix4Queue, PrefixQueue } from '../../../mgd/bgp/prefix-queue.js';
+import { AdjRibIn, AdjRibOut, IN_ACCEPTED, IN_STALE, type InSet } from '../../../mgd/bgp/adj-rib.js';
+import { AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST } from '../../../wire/bgp/constants.js';
+import { prefix4Unchecked, prefix6, type Prefix, type Prefix4 } from '../../../wire/ip/index.js';
+
+// A small prefix space so operations collide often; lengths vary so equal addresses differ.
+const arbPrefix4 = fc
+  .tuple(fc.integer({ min: 0, max: 63 }), fc.constantFrom(8, 16, 24, 32))
+  .map(([i, len]) => prefix4Unchecked(((i * 0x01010101) >>> 0) & ((0xffffffff << (32 - len)) >>> 0), len));
+
+describe('Prefix4Slots', () => {
+  it('behaves as a Map from prefix to (value, flags) under random inserts, updates and removals', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.constantFrom('put', 'remove', 'clear'), arbPrefix4, fc.integer({ min: 0, max: 255 })),
+          {
+            maxLength: 400,
+          },
+        ),
+        (ops) => {
+          const t = new Prefix4Slots<number>();
+          const model = new Map<number, [number, number]>();
+          for (const [op, p, v] of ops) {
+            if (op === 'put') {
+              const i = t.insert(p);
+              t.vals[i] = v;
+              t.flags[i] = v & 3;
+              model.set(p, [v, v & 3]);
+            } else if (op === 'remove') {
+              const i = t.find(p);
+              expect(i >= 0).toBe(model.has(p));
+              if (i >= 0) t.removeAt(i);
+              model.delete(p);
+            } else {
+              t.clear();
+              model.clear();
+            }
+            expect(t.size).toBe(model.size);
+          }
+          for (const [p, [v, f]] of model) {
+            const i = t.find(p as Prefix4);
+            expect(i).toBeGreaterThanOrEqual(0);
+            expect(t.vals[i]).toBe(v);
+            expect(t.flags[i]).toBe(f);
+            expect(t.prefixAt(i)).toBe(p);
+          }
+          let live = 0;
+          for (let i = 0; i < t.capacity; i++) if (t.prefixAt(i) >= 0) live++;
+          expect(live).toBe(model.size);
+        },
+      ),
+    );
+  });
+
+  it('holds a large table at most three quarters full', () => {
+    const t = new Prefix4Slots<number>();
+    for (let i = 0; i < 100_000; i++) t.vals[t.insert(prefix4Unchecked(i * 256, 24))] = i;
+    expect(t.size).toBe(100_000);
+    expect(t.capacity).toBeLessThanOrEqual(262_144);
+    expect(t.vals[t.find(prefix4Unchecked(99_999 * 256, 24))]).toBe(99_999);
+  });
+});
+
+describe('Prefix4Queue', () => {
+  it('takes each queued prefix once, oldest first, skipping deleted ones', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('add', 'add', 'delete', 'take', 'clear'),
+            arbPrefix4,
+            fc.integer({ min: 1, max: 20 }),
+          ),
+          { maxLength: 400 },
+        ),
+        (ops) => {
+          const q = new Prefix4Queue();
+          // Model: insertion-ordered set (re-adding a queued prefix keeps its place).
+          const model = new Set<number>();
+          for (const [op, p, n] of ops) {
+            if (op === 'add') {
+              expect(q.add(p)).toBe(!model.has(p));
+              model.add(p);
+            } else if (op === 'delete') {
+              expect(q.delete(p)).toBe(model.has(p));
+              model.delete(p);
+            } else if (op === 'take') {
+              const out: Prefix[] = [];
+              q.take(n, out);
+              const want = [...model].slice(0, n);
+              expect(out).toEqual(want);
+              for (const x of want) model.delete(x);
+            } else {
+              q.clear();
+              model.clear();
+            }
+            expect(q.size).toBe(model.size);
+            expect(q.has(p)).toBe(model.has(p));
+          }
+        },
+      ),
+    );
+  });
+
+  it('keeps the order through growth and reuse of its FIFO', () => {
+    const q = new Prefix4Queue();
+    const all: number[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      const p = prefix4Unchecked(i * 256, 24);
+      q.add(p);
+      all.push(p);
+      if (i % 7 === 0) q.add(all[i >> 1]! as Prefix4); // already queued: no effect
+    }
+    const out: Prefix[] = [];
+    while (q.size > 0) q.take(999, out);
+    expect(out).toEqual(all);
+  });
+});
+
+describe('PrefixQueue', () => {
+  it('keeps IPv4 and IPv6 apart and takes per family', () => {
+    const q = new PrefixQueue();
+    const a = prefix4Unchecked(0x0a000000, 8);
+    const b = prefix6(0x20010db8, 0, 0, 0, 32);
+    q.add(a);
+    q.add(b);
+    q.add(a);
+    expect(q.total).toBe(2);
+    expect(q.size(AFISAFI_IPV6_UNICAST)).toBe(1);
+    const out: Prefix[] = [];
+    q.take(AFISAFI_IPV6_UNICAST, 10, out);
+    expect(out).toEqual([b]);
+    q.take(AFISAFI_IPV4_UNICAST, 10, out);
+    expect(out).toEqual([b, a]);
+    expect(q.total).toBe(0);
+  });
+});
+
+describe('AdjRibIn', () => {
+  const setA: InSet = { attrs: { origin: 0 }, nexthops: [{ addr: 1 }] };
+  const setB: InSet = { attrs: { origin: 2 }, nexthops: [{ addr: 2 }] };
+  const v6 = prefix6(0x20010db8, 0, 0, 0, 48);
+
+  it('returns the flags of the route replaced or removed and keeps the counters', () => {
+    const r = new AdjRibIn();
+    const p = prefix4Unchecked(0xc6336400, 24);
+    expect(r.put(p, 0, setA, true)).toBe(-1);
+    expect(r.put(p, 7, setB, false)).toBe(-1); // ADD-PATH id: another route
+    expect(r.put(v6, 0, setB, true)).toBe(-1);
+    expect(r.received(AFISAFI_IPV4_UNICAST)).toBe(2);
+    expect(r.accepted(AFISAFI_IPV4_UNICAST)).toBe(1);
+    expect(r.accepted(AFISAFI_IPV6_UNICAST)).toBe(1);
+    r.markStale(AFISAFI_IPV4_UNICAST);
+    expect(r.stale(AFISAFI_IPV4_UNICAST)).toBe(2);
+    expect(r.flagsOf(p, 0)).toBe(IN_ACCEPTED | IN_STALE);
+    expect(r.flagsOf(v6, 0)).toBe(IN_ACCEPTED);
+    // Re-advertised: no longer stale, verdict as given.
+    expect(r.put(p, 0, setB, false)).toBe(IN_ACCEPTED | IN_STALE);
+    expect(r.get(p, 0)).toBe(setB);
+    expect(r.stale(AFISAFI_IPV4_UNICAST)).toBe(1);
+    expect(r.accepted(AFISAFI_IPV4_UNICAST)).toBe(0);
+    r.setAccepted(p, 7, true);
+    expect(r.accepted(AFISAFI_IPV4_UNICAST)).toBe(1);
+    expect(r.remove(p, 7)).toBe(IN_ACCEPTED | IN_STALE);
+    expect(r.remove(p, 7)).toBe(-1);
+    expect(r.stale(AFISAFI_IPV4_UNICAST)).toBe(0);
+    expect(r.accepted(AFISAFI_IPV4_UNICAST)).toBe(0);
+    expect(r.routes(AFISAFI_IPV4_UNICAST)).toEqual([{ prefix: p, pathId: 0, set: setB, flags: 0 }]);
+    expect(r.all().map((x) => x.prefix)).toEqual([p, v6]);
+    r.clear();
+    expect(r.received(AFISAFI_IPV4_UNICAST) + r.received(AFISAFI_IPV6_UNICAST)).toBe(0);
+  });
+
+  it('matches a Map model under random puts, removals and verdicts', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('put', 'remove', 'accept', 'stale'), arbPrefix4, fc.boolean()), {
+          maxLength: 300,
+        }),
+        (ops) => {
+          const r = new AdjRibIn();
+          const model = new Map<number, number>();
+          for (const [op, p, b] of ops) {
+            if (op === 'put') {
+              expect(r.put(p, 0, b ? setA : setB, b)).toBe(model.get(p) ?? -1);
+              model.set(p, b ? IN_ACCEPTED : 0);
+            } else if (op === 'remove') {
+              expect(r.remove(p, 0)).toBe(model.get(p) ?? -1);
+              model.delete(p);
+            } else if (op === 'accept') {
+              r.setAccepted(p, 0, b);
+              const f = model.get(p);
+              if (f !== undefined) model.set(p, b ? f | IN_ACCEPTED : f & ~IN_ACCEPTED);
+            } else {
+              r.markStale(AFISAFI_IPV4_UNICAST);
+              for (const [k, f] of model) model.set(k, f | IN_STALE);
+            }
+            const flags = [...model.values()];
+            expect(r.received(AFISAFI_IPV4_UNICAST)).toBe(model.size);
+            expect(r.accepted(AFISAFI_IPV4_UNICAST)).toBe(
+              flags.filter((f) => (f & IN_ACCEPTED) !== 0).length,
+            );
+            expect(r.stale(AFISAFI_IPV4_UNICAST)).toBe(flags.filter((f) => (f & IN_STALE) !== 0).length);
+          }
+          for (const [p, f] of model) expect(r.flagsOf(p as Prefix4, 0)).toBe(f);
+        },
+      ),
+    );
+  });
+});
+
+describe('AdjRibOut', () => {
+  it('records advertisements and withdrawals per family', () => {
+    const o = new AdjRibOut();
+    const p = prefix4Unchecked(0xc6336400, 24);
+    const v6 = prefix6(0x20010db8, 0, 0, 0, 48);
+    const out = { attrs: { origin: 0 }, key: 'k' } as const;
+    o.set(p, out);
+    o.set(v6, out);
+    expect(o.get(p)).toBe(out);
+    expect(o.advertised(AFISAFI_IPV4_UNICAST)).toBe(1);
+    expect([...o.prefixes(AFISAFI_IPV4_UNICAST)]).toEqual([p]);
+    expect([...o.prefixes(AFISAFI_IPV6_UNICAST)]).toEqual([v6]);
+    o.set(p, undefined);
+    expect(o.get(p)).toBeUndefined();
+    expect(o.advertised(AFISAFI_IPV4_UNICAST)).toBe(0);
+    o.clear();
+    expect(o.advertised(AFISAFI_IPV6_UNICAST)).toBe(0);
+  });
+});
