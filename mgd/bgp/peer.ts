@@ -62,6 +62,11 @@ export interface PeerHandler {
   down(peer: Peer, reason: TransitionReason): void;
   /** Any FSM state change, for logs, metrics and the API. */
   stateChange?(peer: Peer, from: string, to: string, reason: TransitionReason): void;
+  /**
+   * Runs the handling of every message of one received chunk (so a handler can apply many
+   * UPDATEs as one unit of work, e.g. one RIB batch); must call `fn` exactly once.
+   */
+  burst?(peer: Peer, fn: () => void): void;
 }
 
 /** Message and transition counters for the API and metrics. */
@@ -379,7 +384,12 @@ export class Peer {
     }
     c.buf.set(chunk, c.end);
     c.end += chunk.length;
+    if (this.handler.burst !== undefined) this.handler.burst(this, () => this.drainFrames(c));
+    else this.drainFrames(c);
+  }
 
+  /** Decode and handle every complete message in the stream buffer. */
+  private drainFrames(c: Conn): void {
     while (c.sock !== undefined) {
       const ctx = c.session?.rx ?? DEFAULT_CONTEXT;
       const f = nextFrame(c.buf, c.start, c.end, ctx);

@@ -635,6 +635,11 @@ export class Speaker implements PeerHandler {
     this.scheduleFlush(nb);
   }
 
+  /** The messages of one received chunk: their UPDATEs go into the RIB as one batch. */
+  burst(_peer: Peer, fn: () => void): void {
+    this.changes.batch(fn);
+  }
+
   /** An UPDATE: into Adj-RIB-In, through the rules and import policy, into the RIB. */
   update(peer: Peer, msg: UpdateMessage): void {
     const nb = this.byPeer.get(peer);

@@ -438,7 +438,7 @@ async function main(): Promise<void> {
   }
   console.log(
     `BGP propagation: injector -> DUT -> sink, ${PER_SET} prefixes per attribute set, packed UPDATEs; ` +
-      `no DUT installs routes (mgd --fib \${MGD_FIB}, bgpd -n, BIRD without kernel protocol, GoBGP). ` +
+      `no DUT installs routes (mgd --fib ${MGD_FIB}, bgpd -n, BIRD without kernel protocol, GoBGP). ` +
       `Load average ${loadavg()
         .map((x) => x.toFixed(2))
         .join(' ')}.`,

@@ -26,6 +26,8 @@ interface Log {
   established: number;
   down: TransitionReason[];
   updates: UpdateMessage[];
+  /** UPDATEs handled per burst (one received chunk). */
+  bursts: number[];
 }
 
 function settings(asn: number, id: number, peerAsn: number): LocalSessionSettings {
@@ -64,12 +66,17 @@ async function speaker(
   local: LocalSessionSettings,
   cfg = fsm,
 ) {
-  const log: Log = { established: 0, down: [], updates: [] };
+  const log: Log = { established: 0, down: [], updates: [], bursts: [] };
   const handler: PeerHandler = {
     established: () => log.established++,
     update: (_p, m) => log.updates.push(m),
     routeRefresh: () => undefined,
     down: (_p, r) => log.down.push(r),
+    burst: (_p, fn) => {
+      const before = log.updates.length;
+      fn();
+      log.bursts.push(log.updates.length - before);
+    },
   };
   const t = net.transport(addr);
   const peer = new Peer(peerAddr, { address: peerAddr, port: 179 }, local, cfg, t, clock, handler, () => 0.5);
@@ -126,6 +133,17 @@ describe('BGP peers in memory', () => {
     await settle();
     expect(a.log.updates).toHaveLength(1);
     expect(a.log.updates[0]?.nlri).toEqual([prefix4(0xc0000200, 24)]);
+    // Messages written together arrive as one chunk and are handled in one burst.
+    const more = [1, 2, 3].map((i) =>
+      encodeMessageBytes({ ...upd, nlri: [prefix4(0xc0000200 + i * 256, 24)] }, DEFAULT_CONTEXT),
+    );
+    const joined = new Uint8Array(more.reduce((n, m) => n + m.length, 0));
+    more.reduce((o, m) => (joined.set(m, o), o + m.length), 0);
+    const bursts = a.log.bursts.length;
+    expect(b.peer.sendRaw(joined, 3)).toBe(true);
+    await settle();
+    expect(a.log.updates).toHaveLength(4);
+    expect(a.log.bursts.slice(bursts)).toEqual([3]);
   });
 
   it('a wrong peer AS is refused with OPEN / Bad Peer AS, and retried with back-off', async () => {
