@@ -8,9 +8,10 @@
 // Adj-RIB-Out records the outgoing attribute set we advertised, so a RIB change becomes an UPDATE
 // only when what the peer would receive differs.
 //
-// Tables are keyed by prefix through rib/prefix-map.ts (unboxed integer keys per prefix length
-// for IPv4): a Map keyed by the IPv4 prefix number itself boxes and hashes doubles, which showed
-// as the largest cost of a full-table dump.
+// A full table is a million IPv4 prefixes per neighbour, so IPv4 routes (without ADD-PATH ids)
+// live in `Prefix4Slots` (mgd/bgp/prefix-slots.ts): per prefix one slot with the shared
+// attribute set of its UPDATE and a flag byte, no object per route. IPv6 and ADD-PATH routes use
+// maps. `PrefixTable` (Maps per prefix length) remains for small per-neighbour sets.
 
 import type { NextHop } from '../../rib/types.js';
 import { AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST } from '../../wire/bgp/constants.js';

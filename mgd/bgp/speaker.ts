@@ -4,7 +4,7 @@
 //   listener ──accept──▶ Peer (FSM, transport) ──UPDATE──▶ Adj-RIB-In (before policy)
 //                                                              │ rules + import policy
 //                                                              ▼
-//   RouteChanges / RIB bus ──changed prefixes──▶ per-neighbour pending set ◀── RIB (shared)
+//   RouteChanges / RIB bus ──changed prefixes──▶ per-neighbour queue (FIFO) ◀── RIB (shared)
 //                                                              │ export rules + policy
 //                                                              ▼
 //                              Adj-RIB-Out diff ─▶ packed UPDATEs (wire/bgp/builder) ─▶ Peer.sendRaw
@@ -14,6 +14,11 @@
 // full-table dump. Also here: maximum-prefix (RFC 4486 §4), ROUTE-REFRESH with RFC 7313 BoRR/EoRR,
 // End-of-RIB (RFC 4724 §2), the receiving side of graceful restart (RFC 4724 §4.2, RFC 8538) and
 // per-neighbour status for the admin API.
+//
+// Full-table costs: the UPDATEs of one received chunk form one RIB batch; import verdicts and
+// export outcomes are computed once per attribute set (per UPDATE) unless a policy matches prefix
+// lists; Adj-RIB-In/Out and the queue hold no object per prefix. `npm run bench:bgp` measures
+// propagation of 100k and 1M prefixes against BIRD, FRR and GoBGP.
 
 import pino from 'pino';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
