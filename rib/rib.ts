@@ -124,8 +124,19 @@ export class NhState {
 export class NhList {
   /** Paths referring to this list. */
   refs = 0;
-  /** Entries with a path using this list; may hold stale entries and repeats (see `compact`). */
+  /**
+   * Entries with a path using this list, once `indexed`; may hold stale entries and repeats (see
+   * `maybeCompact`).
+   */
   users: Entry[] = [];
+  /**
+   * Whether `users` is kept. A new list keeps none: a neighbour's whole table usually arrives
+   * before any of its next hops changes state, and the first change that needs the users finds
+   * them in one walk of the table (`Rib.indexUsers`); from then on each new path is recorded.
+   */
+  indexed = false;
+  /** Scratch mark of `Rib.indexUsers`. */
+  indexing = false;
   /** The usable hops (shared array; replaced, never mutated). */
   usable: readonly NextHop[] = [];
   /** Lowest cost over the usable hops. */
@@ -387,6 +398,26 @@ export class Entry implements RouteState {
     } else {
       this.p1 = null;
     }
+  }
+
+  /** Index of the path from `src` with `pathId`, or -1. */
+  indexOf(src: Source, pathId: number): number {
+    const p0 = this.p0;
+    if (p0 !== null) {
+      const sh0 = p0.shared;
+      if (sh0.source === src && sh0.pathId === pathId) return 0;
+      const p1 = this.p1 as Path | null;
+      if (p1 === null) return -1;
+      const sh1 = p1.shared;
+      return sh1.source === src && sh1.pathId === pathId ? 1 : -1;
+    }
+    const ps = this.p1 as readonly Path[] | null;
+    if (ps === null) return -1;
+    for (let i = 0; i < ps.length; i++) {
+      const sh = ps[i]!.shared;
+      if (sh.source === src && sh.pathId === pathId) return i;
+    }
+    return -1;
   }
 
   /** True when some path uses the next-hop list. */
@@ -653,17 +684,15 @@ export class Rib {
     }
     this.interner.retain(attrs);
     nh.refs++;
-    const n = e.count;
-    let i = 0;
-    for (; i < n; i++) if (e.at(i).source === src && e.at(i).pathId === pathId) break;
-    if (i < n) {
+    const i = e.indexOf(src, pathId);
+    if (i >= 0) {
       const old = e.at(i);
       e.replaceAt(i, path);
-      if (old.nh !== nh) nh.users.push(e);
+      if (old.nh !== nh && nh.indexed) nh.users.push(e);
       this.dropPath(old);
     } else {
       e.append(path);
-      nh.users.push(e);
+      if (nh.indexed) nh.users.push(e);
     }
     this.markDirty(e);
     this.done();
@@ -859,7 +888,7 @@ export class Rib {
           (typeof st.hop.addr === 'number' ? this.nhStates4 : this.nhStates6).delete(st.key);
         }
       }
-    } else if (!nh.compactDue) {
+    } else if (nh.indexed && !nh.compactDue) {
       // Checked once the batch is applied: a list that loses all its paths in this batch (a
       // neighbour's whole table withdrawn) is dropped without compacting it on the way down.
       nh.compactDue = true;
@@ -964,8 +993,29 @@ export class Rib {
   private nhStateChanged(st: NhState): void {
     for (const l of st.lists) {
       if (!l.refresh()) continue;
+      if (!l.indexed) this.indexUsers();
       for (const e of l.users) this.markDirty(e);
     }
+  }
+
+  /** Record the users of every next-hop list not yet `indexed`, in one walk of the table. */
+  private indexUsers(): void {
+    let any = false;
+    for (const l of this.nhLists.values()) {
+      if (l.indexed) continue;
+      l.indexed = true;
+      l.indexing = true;
+      any = true;
+    }
+    if (!any) return;
+    this.forEachEntry((e) => {
+      const n = e.count;
+      for (let i = 0; i < n; i++) {
+        const l = e.at(i).shared.nh;
+        if (l.indexing) l.users.push(e);
+      }
+    });
+    for (const l of this.nhLists.values()) l.indexing = false;
   }
 
   private connectedChanged(): void {
@@ -984,27 +1034,41 @@ export class Rib {
       for (let round = 0; this.dirty.length > 0; round++) {
         const work = this.dirty;
         this.dirty = [];
-        const reachChanged: Entry[] = [];
-        const track = this.nhStates4.size > 0 || this.nhStates6.size > 0;
-        for (const e of work) {
+        // Next hops resolving over a prefix depend on whether it is selected and on its best
+        // path's cost: any change of hops, count or first path re-checks the recursive (not
+        // interface-scoped) next hops it covers (conservatively), once this round is selected.
+        const v4 = this.recursiveStates(this.nhStates4);
+        const v6 = this.recursiveStates(this.nhStates6);
+        let touched: Set<NhState> | undefined;
+        for (let w = 0; w < work.length; w++) {
+          const e = work[w]!;
           e.dirty = false;
-          // Next hops resolving over this prefix depend on whether it is selected and on its best
-          // path's cost; any change of hops, count or first path re-checks them (conservatively).
           const oldFirst = e.first;
           const oldNsel = e.nsel;
           const oldHops = e.hops;
           this.reselect(e);
-          if (e.hops !== oldHops && !e.changed) {
+          const hops = e.hops;
+          if (hops !== oldHops && !e.changed) {
             e.changed = true;
             this.changedEntries.push(e);
             this.changedBefore.push(oldHops);
           }
-          if (track && (e.hops !== oldHops || e.nsel !== oldNsel || e.first !== oldFirst))
-            reachChanged.push(e);
+          if (hops === oldHops && e.nsel === oldNsel && e.first === oldFirst) continue;
+          if (e.afi === 4) {
+            for (let j = 0; j < v4.length; j++) {
+              const st = v4[j]!;
+              if (e.covers4(st.hop.addr as number)) (touched ??= new Set()).add(st);
+            }
+          } else {
+            for (let j = 0; j < v6.length; j++) {
+              const st = v6[j]!;
+              if (addr6In(st.hop.addr as Addr6, e.prefix as Prefix6)) (touched ??= new Set()).add(st);
+            }
+          }
         }
         // A resolution cycle longer than MAX_ROUNDS stops here; each prefix is still consistent.
         if (round >= MAX_ROUNDS) break;
-        if (reachChanged.length > 0) this.reresolve(reachChanged);
+        if (touched !== undefined) for (const st of touched) if (this.resolve(st)) this.nhStateChanged(st);
       }
       this.compactLists();
       this.emit();
@@ -1013,23 +1077,12 @@ export class Rib {
     }
   }
 
-  /** Re-resolve the next hops covered by prefixes whose selection changed. */
-  private reresolve(entries: readonly Entry[]): void {
-    const touched = new Set<NhState>();
-    // Snapshot the recursive (not interface-scoped) next hops once, not per prefix.
-    const v4: NhState[] = [];
-    const v6: NhState[] = [];
-    for (const st of this.nhStates4.values()) if (st.hop.ifname === undefined) v4.push(st);
-    for (const st of this.nhStates6.values()) if (st.hop.ifname === undefined) v6.push(st);
-    for (const e of entries) {
-      if (e.afi === 4) {
-        if (v4.length === 0) continue;
-        for (const st of v4) if (e.covers4(st.hop.addr as number)) touched.add(st);
-      } else {
-        for (const st of v6) if (addr6In(st.hop.addr as Addr6, e.prefix as Prefix6)) touched.add(st);
-      }
-    }
-    for (const st of touched) if (this.resolve(st)) this.nhStateChanged(st);
+  /** The next hops of a family that resolve over RIB routes (not interface-scoped). */
+  private recursiveStates(m: Map<string, NhState>): NhState[] {
+    const out: NhState[] = [];
+    if (m.size === 0) return out;
+    for (const st of m.values()) if (st.hop.ifname === undefined) out.push(st);
+    return out;
   }
 
   private reselect(e: Entry): void {
