@@ -11,12 +11,12 @@
 // A full table is a million IPv4 prefixes per neighbour, so IPv4 routes (without ADD-PATH ids)
 // live in `Prefix4Slots` (mgd/bgp/prefix-slots.ts): per prefix one slot with the shared
 // attribute set of its UPDATE and a flag byte, no object per route. IPv6 and ADD-PATH routes use
-// maps. `PrefixTable` (Maps per prefix length) remains for small per-neighbour sets.
+// maps. Adj-RIB-Out also holds the export work queue (see `AdjRibOut`).
 
 import type { NextHop } from '../../rib/types.js';
 import { AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST } from '../../wire/bgp/constants.js';
 import type { PathAttributes } from '../../wire/bgp/types.js';
-import { Prefix4Map, Prefix6Map } from '../../rib/prefix-map.js';
+import { Prefix6Map } from '../../rib/prefix-map.js';
 import { Prefix4Slots } from './prefix-slots.js';
 import { isPrefix4, key6, type Prefix, type Prefix4, type Prefix6 } from '../../wire/ip/index.js';
 
@@ -35,66 +35,6 @@ export function familyOf(prefix: Prefix): number {
 
 /** The families we carry, in the order End-of-RIB and dumps go out. */
 export const FAMILIES: readonly number[] = [AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST];
-
-// ===== Prefix tables =====
-
-/** A map from prefixes of both families to values. */
-export class PrefixTable<V> {
-  private readonly t4 = new Prefix4Map<V>();
-  private readonly t6 = new Prefix6Map<V>();
-
-  /** Entries of one family. */
-  size(family: number): number {
-    return family === AFISAFI_IPV4_UNICAST ? this.t4.size : this.t6.size;
-  }
-
-  /** Entries of both families. */
-  get total(): number {
-    return this.t4.size + this.t6.size;
-  }
-
-  get(p: Prefix): V | undefined {
-    return isPrefix4(p) ? this.t4.get(p) : this.t6.get(p);
-  }
-
-  set(p: Prefix, v: V): void {
-    if (isPrefix4(p)) this.t4.set(p, v);
-    else this.t6.set(p, v);
-  }
-
-  delete(p: Prefix): boolean {
-    return isPrefix4(p) ? this.t4.delete(p) : this.t6.delete(p);
-  }
-
-  clear(): void {
-    this.t4.clear();
-    this.t6.clear();
-  }
-
-  /** The entries of one family. */
-  entries(family: number): IterableIterator<[Prefix, V]> {
-    return family === AFISAFI_IPV4_UNICAST ? this.t4.entries() : this.t6.entries();
-  }
-
-  /** The values of one family. */
-  values(family: number): IterableIterator<V> {
-    return family === AFISAFI_IPV4_UNICAST ? this.t4.values() : this.t6.values();
-  }
-
-  /** Take and remove up to `max` prefixes of one family into `out`. */
-  take(family: number, max: number, out: Prefix[]): void {
-    if (max <= 0) return;
-    if (family === AFISAFI_IPV4_UNICAST) {
-      const pairs: [Prefix4, V][] = [];
-      this.t4.take(max, pairs);
-      for (const [p] of pairs) out.push(p);
-    } else {
-      const pairs: [Prefix6, V][] = [];
-      this.t6.take(max, pairs);
-      for (const [p] of pairs) out.push(p);
-    }
-  }
-}
 
 // ===== Adj-RIB-In =====
 
@@ -305,10 +245,33 @@ export interface OutRoute {
   readonly key: string;
 }
 
-/** What we advertised to a neighbour, per prefix. */
+// Flags of an Adj-RIB-Out slot: queued for another look, and re-send even if unchanged.
+const OUT_PENDING = 1;
+const OUT_FORCE = 2;
+
+/** What `settle` decided for a prefix: nothing to send, announce the new set, or withdraw. */
+export const Settled = { NONE: 0, ANNOUNCE: 1, WITHDRAW: 2 } as const;
+export type Settled = (typeof Settled)[keyof typeof Settled];
+
+/**
+ * What we advertised to a neighbour, per prefix, and the export work queue: the prefixes to look
+ * at again, each once, oldest first (taking them in arrival order keeps the prefixes of one
+ * UPDATE together, so outgoing UPDATEs pack as densely as incoming ones). For IPv4 both live in
+ * one `Prefix4Slots` table (the advertised attribute set in the value, "queued" and "force" in
+ * the flag byte) plus a FIFO of prefix numbers, so queueing a prefix and settling it later find
+ * the same slot, and a full table costs no object per prefix. A slot lives while the prefix is
+ * advertised or queued. IPv6 uses maps.
+ */
 export class AdjRibOut {
   private readonly t4 = new Prefix4Slots<OutRoute>();
+  private fifo4 = new Float64Array(64);
+  private head4 = 0;
+  private tail4 = 0;
+  private queued4 = 0;
+  private advertised4 = 0;
   private readonly t6 = new Prefix6Map<OutRoute>();
+  private readonly q6 = new Map<string, Prefix6>();
+  private readonly force6 = new Set<string>();
 
   /** What was last sent for a prefix. */
   get(prefix: Prefix): OutRoute | undefined {
@@ -317,42 +280,137 @@ export class AdjRibOut {
     return i < 0 ? undefined : this.t4.vals[i];
   }
 
-  /** Record an advertisement (`out`) or a withdrawal (undefined). */
-  set(prefix: Prefix, out: OutRoute | undefined): void {
+  /** Queue a prefix (once); `force` re-sends it even if what we would send is unchanged. */
+  mark(prefix: Prefix, force = false): void {
     if (!isPrefix4(prefix)) {
-      if (out === undefined) this.t6.delete(prefix);
-      else this.t6.set(prefix, out);
-    } else if (out === undefined) {
-      const i = this.t4.find(prefix);
-      if (i >= 0) this.t4.removeAt(i);
-    } else {
-      this.t4.vals[this.t4.insert(prefix)] = out;
+      const k = key6(prefix);
+      if (!this.q6.has(k)) this.q6.set(k, prefix);
+      if (force) this.force6.add(k);
+      return;
+    }
+    const t = this.t4;
+    const i = t.insert(prefix);
+    const f = t.flags[i]!;
+    t.flags[i] = f | OUT_PENDING | (force ? OUT_FORCE : 0);
+    if ((f & OUT_PENDING) !== 0) return;
+    this.queued4++;
+    if (this.tail4 === this.fifo4.length) this.growFifo();
+    this.fifo4[this.tail4++] = prefix;
+  }
+
+  /** Prefixes queued in both families. */
+  get queued(): number {
+    return this.queued4 + this.q6.size;
+  }
+
+  /** Take up to `max` queued prefixes of one family, oldest first, into `out`. */
+  take(family: number, max: number, out: Prefix[]): void {
+    let n = 0;
+    if (family !== AFISAFI_IPV4_UNICAST) {
+      for (const [k, p] of this.q6) {
+        if (n++ >= max) return;
+        this.q6.delete(k);
+        out.push(p);
+      }
+      return;
+    }
+    const t = this.t4;
+    const fifo = this.fifo4;
+    while (n < max && this.head4 < this.tail4) {
+      const p = fifo[this.head4++]! as Prefix4;
+      const i = t.find(p);
+      // Queued once per PENDING mark; a cleared table leaves nothing to find.
+      const f = i < 0 ? 0 : t.flags[i]!;
+      if ((f & OUT_PENDING) === 0) continue;
+      t.flags[i] = f & ~OUT_PENDING;
+      this.queued4--;
+      out.push(p);
+      n++;
+    }
+    if (this.head4 === this.tail4) {
+      this.head4 = 0;
+      this.tail4 = 0;
+      if (this.fifo4.length > 65536) this.fifo4 = new Float64Array(64);
     }
   }
 
-  /** The prefixes advertised in a family. */
-  *prefixes(family: number): IterableIterator<Prefix> {
-    if (family !== AFISAFI_IPV4_UNICAST) {
-      for (const [p] of this.t6.entries()) yield p;
-      return;
+  /**
+   * Record what the neighbour should now have for a taken prefix (`want`, or undefined for
+   * nothing) and say what to send: nothing when it already has exactly that (unless forced).
+   */
+  settle(prefix: Prefix, want: OutRoute | undefined): Settled {
+    if (!isPrefix4(prefix)) {
+      const had = this.t6.get(prefix);
+      const forced = this.force6.delete(key6(prefix));
+      if (want === undefined) {
+        if (had === undefined) return Settled.NONE;
+        this.t6.delete(prefix);
+        return Settled.WITHDRAW;
+      }
+      if (!forced && had !== undefined && had.key === want.key) return Settled.NONE;
+      this.t6.set(prefix, want);
+      return Settled.ANNOUNCE;
     }
-    // A snapshot: callers may change the table while iterating.
-    const ps: Prefix4[] = [];
-    for (let i = 0; i < this.t4.capacity; i++) {
-      const p = this.t4.prefixAt(i);
-      if (p >= 0) ps.push(p as Prefix4);
+    const t = this.t4;
+    let i = t.find(prefix);
+    const had = i < 0 ? undefined : t.vals[i];
+    const f = i < 0 ? 0 : t.flags[i]!;
+    if (i >= 0) t.flags[i] = f & ~OUT_FORCE;
+    if (want === undefined) {
+      if (had !== undefined) {
+        t.vals[i] = undefined;
+        this.advertised4--;
+      }
+      if (i >= 0 && (f & OUT_PENDING) === 0) t.removeAt(i);
+      return had === undefined ? Settled.NONE : Settled.WITHDRAW;
     }
-    yield* ps;
+    if ((f & OUT_FORCE) === 0 && had !== undefined && had.key === want.key) return Settled.NONE;
+    if (i < 0) i = t.insert(prefix);
+    if (had === undefined) this.advertised4++;
+    t.vals[i] = want;
+    return Settled.ANNOUNCE;
+  }
+
+  /** The prefixes advertised in a family (a snapshot). */
+  prefixes(family: number): Prefix[] {
+    if (family !== AFISAFI_IPV4_UNICAST) return [...this.t6.entries()].map(([p]) => p);
+    const ps: Prefix[] = [];
+    const t = this.t4;
+    for (let i = 0; i < t.capacity; i++) {
+      if (t.prefixAt(i) >= 0 && t.vals[i] !== undefined) ps.push(t.prefixAt(i) as Prefix4);
+    }
+    return ps;
   }
 
   /** Prefixes advertised in a family. */
   advertised(family: number): number {
-    return family === AFISAFI_IPV4_UNICAST ? this.t4.size : this.t6.size;
+    return family === AFISAFI_IPV4_UNICAST ? this.advertised4 : this.t6.size;
   }
 
-  /** Forget everything (the session went down). */
+  /** Forget everything, queue included (the session went down). */
   clear(): void {
     this.t4.clear();
+    this.fifo4 = new Float64Array(64);
+    this.head4 = 0;
+    this.tail4 = 0;
+    this.queued4 = 0;
+    this.advertised4 = 0;
     this.t6.clear();
+    this.q6.clear();
+    this.force6.clear();
+  }
+
+  private growFifo(): void {
+    // Reuse the space already taken from the front before growing.
+    const live = this.tail4 - this.head4;
+    if (live * 2 <= this.fifo4.length) {
+      this.fifo4.copyWithin(0, this.head4, this.tail4);
+    } else {
+      const f = new Float64Array(this.fifo4.length * 2);
+      f.set(this.fifo4.subarray(this.head4, this.tail4));
+      this.fifo4 = f;
+    }
+    this.head4 = 0;
+    this.tail4 = live;
   }
 }

@@ -40,7 +40,7 @@ import {
   AdjRibIn,
   AdjRibOut,
   FAMILIES,
-  PrefixTable,
+  Settled,
   familyOf,
   routeKey,
   IN_ACCEPTED,
@@ -49,7 +49,6 @@ import {
   type InSet,
   type OutRoute,
 } from './adj-rib.js';
-import { PrefixQueue } from './prefix-queue.js';
 import { exportRoute, type ExportTarget, type PathOrigin, type RouteChanges } from './export.js';
 import type { FsmConfig, TransitionReason } from './fsm.js';
 import { parseUpdate, ruleFailure, type ImportSession } from './import.js';
@@ -197,12 +196,8 @@ class Neighbor {
   readonly ifname: string | undefined;
   readonly adjIn = new AdjRibIn();
   readonly adjOut = new AdjRibOut();
-  /** Prefixes to look at again, per family. */
-  readonly pending = new PrefixQueue();
-  /** Messages to send once `pending` is empty (End-of-RIB, EoRR). */
+  /** Messages to send once the export queue is empty (End-of-RIB, EoRR). */
   markers: { family: number; kind: 'eor' | 'eorr' }[] = [];
-  /** Prefixes to re-send even when Adj-RIB-Out says they were sent (ROUTE-REFRESH, soft-out). */
-  readonly force = new PrefixTable<true>();
   session: NegotiatedSession | undefined;
   target: Map<number, ExportTarget> = new Map();
   importSession: ImportSession | undefined;
@@ -248,7 +243,7 @@ class Neighbor {
   }
 
   get pendingCount(): number {
-    return this.pending.total;
+    return this.adjOut.queued;
   }
 }
 
@@ -741,8 +736,6 @@ export class Speaker implements PeerHandler {
     nb.session = undefined;
     nb.importSession = undefined;
     nb.establishedAt = undefined;
-    nb.pending.clear();
-    nb.force.clear();
     nb.markers = [];
     nb.blocked = false;
     nb.adjOut.clear();
@@ -992,7 +985,7 @@ export class Speaker implements PeerHandler {
     const fam = familyOf(p);
     for (const nb of this.neighbors.values()) {
       if (nb.session === undefined || !nb.session.families.has(fam)) continue;
-      nb.pending.add(p);
+      nb.adjOut.mark(p);
       if (!nb.flushScheduled) this.scheduleFlush(nb);
     }
   }
@@ -1010,13 +1003,9 @@ export class Speaker implements PeerHandler {
   private queueFamily(nb: Neighbor, fam: number, force: boolean): void {
     for (const e of this.changes.rib.entriesOf(fam === AFISAFI_IPV4_UNICAST ? 4 : 6)) {
       if (e.nsel === 0) continue;
-      nb.pending.add(e.prefix);
-      if (force) nb.force.set(e.prefix, true);
+      nb.adjOut.mark(e.prefix, force);
     }
-    for (const p of nb.adjOut.prefixes(fam)) {
-      nb.pending.add(p);
-      if (force) nb.force.set(p, true);
-    }
+    for (const p of nb.adjOut.prefixes(fam)) nb.adjOut.mark(p, force);
   }
 
   /** ROUTE-REFRESH: re-send a family, inside BoRR/EoRR when enhanced route refresh was negotiated. */
@@ -1148,26 +1137,19 @@ export class Speaker implements PeerHandler {
     const batch: Prefix[] = [];
     for (const fam of FAMILIES) {
       const from = batch.length;
-      nb.pending.take(fam, this.sliceSize - batch.length, batch);
+      nb.adjOut.take(fam, this.sliceSize - batch.length, batch);
       for (let i = from; i < batch.length; i++) {
         const p = batch[i]!;
         const want = this.desired(nb, fam, p);
-        const had = nb.adjOut.get(p);
-        const forced = nb.force.size(fam) > 0 && nb.force.delete(p);
-        if (want === undefined) {
-          if (had === undefined) continue;
-          withdraw.push(p);
-          nb.adjOut.set(p, undefined);
-          continue;
-        }
-        if (!forced && had !== undefined && had.key === want.key) continue;
+        const what = nb.adjOut.settle(p, want);
+        if (what === Settled.WITHDRAW) withdraw.push(p);
+        if (what !== Settled.ANNOUNCE || want === undefined) continue;
         let g = announce.get(want.key);
         if (g === undefined) {
           g = { out: want, prefixes: [] };
           announce.set(want.key, g);
         }
         g.prefixes.push(p);
-        nb.adjOut.set(p, want);
       }
     }
     const msgs: Uint8Array[] = [];

@@ -1,11 +1,18 @@
-// The per-neighbour prefix tables of mgd/bgp (Prefix4Slots, Prefix4Queue/PrefixQueue, AdjRibIn,
-// AdjRibOut) against plain Map/Set models, under random operation sequences (fast-check).
+// The per-neighbour prefix tables of mgd/bgp (Prefix4Slots, AdjRibIn, AdjRibOut with its export
+// queue) against plain Map/Set models, under random operation sequences (fast-check).
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Prefix4Slots } from '../../../mgd/bgp/prefix-slots.js';
-import { Prefix4Queue, PrefixQueue } from '../../../mgd/bgp/prefix-queue.js';
-import { AdjRibIn, AdjRibOut, IN_ACCEPTED, IN_STALE, type InSet } from '../../../mgd/bgp/adj-rib.js';
+import {
+  AdjRibIn,
+  AdjRibOut,
+  IN_ACCEPTED,
+  IN_STALE,
+  Settled,
+  type InSet,
+  type OutRoute,
+} from '../../../mgd/bgp/adj-rib.js';
 import { AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST } from '../../../wire/bgp/constants.js';
 import { prefix4Unchecked, prefix6, type Prefix, type Prefix4 } from '../../../wire/ip/index.js';
 
@@ -65,81 +72,6 @@ describe('Prefix4Slots', () => {
     expect(t.size).toBe(100_000);
     expect(t.capacity).toBeLessThanOrEqual(262_144);
     expect(t.vals[t.find(prefix4Unchecked(99_999 * 256, 24))]).toBe(99_999);
-  });
-});
-
-describe('Prefix4Queue', () => {
-  it('takes each queued prefix once, oldest first, skipping deleted ones', () => {
-    fc.assert(
-      fc.property(
-        fc.array(
-          fc.tuple(
-            fc.constantFrom('add', 'add', 'delete', 'take', 'clear'),
-            arbPrefix4,
-            fc.integer({ min: 1, max: 20 }),
-          ),
-          { maxLength: 400 },
-        ),
-        (ops) => {
-          const q = new Prefix4Queue();
-          // Model: insertion-ordered set (re-adding a queued prefix keeps its place).
-          const model = new Set<number>();
-          for (const [op, p, n] of ops) {
-            if (op === 'add') {
-              expect(q.add(p)).toBe(!model.has(p));
-              model.add(p);
-            } else if (op === 'delete') {
-              expect(q.delete(p)).toBe(model.has(p));
-              model.delete(p);
-            } else if (op === 'take') {
-              const out: Prefix[] = [];
-              q.take(n, out);
-              const want = [...model].slice(0, n);
-              expect(out).toEqual(want);
-              for (const x of want) model.delete(x);
-            } else {
-              q.clear();
-              model.clear();
-            }
-            expect(q.size).toBe(model.size);
-            expect(q.has(p)).toBe(model.has(p));
-          }
-        },
-      ),
-    );
-  });
-
-  it('keeps the order through growth and reuse of its FIFO', () => {
-    const q = new Prefix4Queue();
-    const all: number[] = [];
-    for (let i = 0; i < 50_000; i++) {
-      const p = prefix4Unchecked(i * 256, 24);
-      q.add(p);
-      all.push(p);
-      if (i % 7 === 0) q.add(all[i >> 1]! as Prefix4); // already queued: no effect
-    }
-    const out: Prefix[] = [];
-    while (q.size > 0) q.take(999, out);
-    expect(out).toEqual(all);
-  });
-});
-
-describe('PrefixQueue', () => {
-  it('keeps IPv4 and IPv6 apart and takes per family', () => {
-    const q = new PrefixQueue();
-    const a = prefix4Unchecked(0x0a000000, 8);
-    const b = prefix6(0x20010db8, 0, 0, 0, 32);
-    q.add(a);
-    q.add(b);
-    q.add(a);
-    expect(q.total).toBe(2);
-    expect(q.size(AFISAFI_IPV6_UNICAST)).toBe(1);
-    const out: Prefix[] = [];
-    q.take(AFISAFI_IPV6_UNICAST, 10, out);
-    expect(out).toEqual([b]);
-    q.take(AFISAFI_IPV4_UNICAST, 10, out);
-    expect(out).toEqual([b, a]);
-    expect(q.total).toBe(0);
   });
 });
 
@@ -217,21 +149,117 @@ describe('AdjRibIn', () => {
 });
 
 describe('AdjRibOut', () => {
-  it('records advertisements and withdrawals per family', () => {
+  const out = (key: string): OutRoute => ({ attrs: { origin: 0 }, key });
+  const v6 = prefix6(0x20010db8, 0, 0, 0, 48);
+
+  it('queues each prefix once, settles what to send, and counts what was advertised', () => {
     const o = new AdjRibOut();
     const p = prefix4Unchecked(0xc6336400, 24);
-    const v6 = prefix6(0x20010db8, 0, 0, 0, 48);
-    const out = { attrs: { origin: 0 }, key: 'k' } as const;
-    o.set(p, out);
-    o.set(v6, out);
-    expect(o.get(p)).toBe(out);
+    const q = prefix4Unchecked(0xc6336500, 24);
+    o.mark(p);
+    o.mark(v6);
+    o.mark(q);
+    o.mark(p);
+    expect(o.queued).toBe(3);
+    const taken: Prefix[] = [];
+    o.take(AFISAFI_IPV4_UNICAST, 10, taken);
+    expect(taken).toEqual([p, q]);
+    expect(o.settle(p, out('a'))).toBe(Settled.ANNOUNCE);
+    expect(o.settle(q, undefined)).toBe(Settled.NONE);
+    expect(o.get(p)?.key).toBe('a');
+    expect(o.get(q)).toBeUndefined();
     expect(o.advertised(AFISAFI_IPV4_UNICAST)).toBe(1);
-    expect([...o.prefixes(AFISAFI_IPV4_UNICAST)]).toEqual([p]);
-    expect([...o.prefixes(AFISAFI_IPV6_UNICAST)]).toEqual([v6]);
-    o.set(p, undefined);
-    expect(o.get(p)).toBeUndefined();
+    // Unchanged: nothing to send, unless forced.
+    o.mark(p);
+    o.take(AFISAFI_IPV4_UNICAST, 10, taken);
+    expect(o.settle(p, out('a'))).toBe(Settled.NONE);
+    o.mark(p, true);
+    o.take(AFISAFI_IPV4_UNICAST, 10, taken);
+    expect(o.settle(p, out('a'))).toBe(Settled.ANNOUNCE);
+    expect(o.settle(p, out('a'))).toBe(Settled.NONE);
+    expect(o.settle(p, undefined)).toBe(Settled.WITHDRAW);
     expect(o.advertised(AFISAFI_IPV4_UNICAST)).toBe(0);
+    o.take(AFISAFI_IPV6_UNICAST, 10, taken);
+    expect(taken.at(-1)).toBe(v6);
+    expect(o.settle(v6, out('b'))).toBe(Settled.ANNOUNCE);
+    expect(o.prefixes(AFISAFI_IPV6_UNICAST)).toEqual([v6]);
+    expect(o.queued).toBe(0);
     o.clear();
     expect(o.advertised(AFISAFI_IPV6_UNICAST)).toBe(0);
+  });
+
+  it('matches a model of the queue and the table under random operations', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('mark', 'mark', 'force', 'take', 'clear'),
+            arbPrefix4,
+            fc.integer({ min: 1, max: 12 }),
+            fc.constantFrom(undefined, 'a', 'b'),
+          ),
+          { maxLength: 300 },
+        ),
+        (ops) => {
+          const o = new AdjRibOut();
+          const queue = new Set<number>(); // insertion-ordered, each prefix once
+          const forced = new Set<number>();
+          const sent = new Map<number, string>();
+          for (const [op, p, n, key] of ops) {
+            if (op === 'mark' || op === 'force') {
+              o.mark(p, op === 'force');
+              queue.add(p);
+              if (op === 'force') forced.add(p);
+            } else if (op === 'take') {
+              const got: Prefix[] = [];
+              o.take(AFISAFI_IPV4_UNICAST, n, got);
+              const want = [...queue].slice(0, n);
+              expect(got).toEqual(want);
+              for (const x of want) {
+                queue.delete(x);
+                // Settle each taken prefix with `key` (undefined: nothing wanted).
+                const had = sent.get(x);
+                const what = o.settle(x as Prefix4, key === undefined ? undefined : out(key));
+                const expected =
+                  key === undefined
+                    ? had === undefined
+                      ? Settled.NONE
+                      : Settled.WITHDRAW
+                    : had === key && !forced.has(x)
+                      ? Settled.NONE
+                      : Settled.ANNOUNCE;
+                expect(what).toBe(expected);
+                forced.delete(x);
+                if (key === undefined) sent.delete(x);
+                else sent.set(x, key);
+              }
+            } else {
+              o.clear();
+              queue.clear();
+              forced.clear();
+              sent.clear();
+            }
+            expect(o.queued).toBe(queue.size);
+            expect(o.advertised(AFISAFI_IPV4_UNICAST)).toBe(sent.size);
+          }
+          for (const [p, k] of sent) expect(o.get(p as Prefix4)?.key).toBe(k);
+          expect(new Set(o.prefixes(AFISAFI_IPV4_UNICAST))).toEqual(new Set(sent.keys()));
+        },
+      ),
+    );
+  });
+
+  it('keeps the queue order through growth of its FIFO', () => {
+    const o = new AdjRibOut();
+    const all: Prefix[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      const p = prefix4Unchecked(i * 256, 24);
+      o.mark(p);
+      all.push(p);
+      if (i % 7 === 0) o.mark(all[i >> 1]!); // already queued: no effect
+    }
+    const got: Prefix[] = [];
+    while (o.queued > 0) o.take(AFISAFI_IPV4_UNICAST, 999, got);
+    expect(got).toEqual(all);
   });
 });
