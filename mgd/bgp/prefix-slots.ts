@@ -74,13 +74,17 @@ export class Prefix4Slots<V> {
     return this.keys[i]!;
   }
 
-  /** Free a slot found by `find`/`insert`. */
+  /**
+   * Free a slot found by `find`/`insert`. A table that fell below an eighth full is rebuilt
+   * smaller, which moves the other slots: slot numbers held from before are stale afterwards.
+   */
   removeAt(i: number): void {
     this.keys[i] = TOMB;
     this.vals[i] = undefined;
     this.flags[i] = 0;
     this.tombs++;
     this.count--;
+    if (this.count * 8 < this.keys.length && this.keys.length > MIN_CAP) this.rebuild();
   }
 
   /** Forget everything (and give back a large table's memory). */

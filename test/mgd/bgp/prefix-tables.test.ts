@@ -66,12 +66,17 @@ describe('Prefix4Slots', () => {
     );
   });
 
-  it('holds a large table at most three quarters full', () => {
+  it('holds a large table at most three quarters full and shrinks when emptied', () => {
     const t = new Prefix4Slots<number>();
     for (let i = 0; i < 100_000; i++) t.vals[t.insert(prefix4Unchecked(i * 256, 24))] = i;
     expect(t.size).toBe(100_000);
     expect(t.capacity).toBeLessThanOrEqual(262_144);
     expect(t.vals[t.find(prefix4Unchecked(99_999 * 256, 24))]).toBe(99_999);
+    // Emptied again, it gives its memory back.
+    for (let i = 10; i < 100_000; i++) t.removeAt(t.find(prefix4Unchecked(i * 256, 24)));
+    expect(t.size).toBe(10);
+    expect(t.capacity).toBeLessThanOrEqual(64);
+    for (let i = 0; i < 10; i++) expect(t.vals[t.find(prefix4Unchecked(i * 256, 24))]).toBe(i);
   });
 });
 
