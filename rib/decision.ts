@@ -88,8 +88,15 @@ function compareAddr(a: Addr4 | Addr6 | undefined, b: Addr4 | Addr6 | undefined)
  * is preferred, where `step` is the deciding `Step`.
  */
 export function decideCode(a: Candidate, b: Candidate, o: DecisionOptions): number {
-  let d = distanceOf(a, o) - distanceOf(b, o);
-  if (d !== 0) return code(d, Step.DISTANCE);
+  const as = a.source;
+  const bs = b.source;
+  let d = 0;
+  // Two sources of one kind without their own distance (the usual case) tie on distance; the
+  // table lookup by kind is skipped.
+  if (as.kind !== bs.kind || as.distance !== undefined || bs.distance !== undefined) {
+    d = distanceOf(a, o) - distanceOf(b, o);
+    if (d !== 0) return code(d, Step.DISTANCE);
+  }
   const aBgp = a.source.kind === 'bgp';
   const bBgp = b.source.kind === 'bgp';
   // At equal distance a non-BGP route beats a BGP one (it needs no recursive trust).

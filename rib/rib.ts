@@ -19,11 +19,13 @@
 // next-hop list `NhList`, path id, metric) that a neighbour's whole table shares. A `Path` is
 // immutable, so consecutive prefixes with the same attributes and source (one UPDATE) share one
 // object. Each `NhList` keeps the entries that use it (an array compacted once per flush as paths
-// go), so a BFD flap or reachability change touches only the prefixes using that next hop.
+// go; built by one table walk the first time one of its next hops changes state, so a full-table
+// load records nothing per path), so a BFD flap or reachability change touches only the prefixes
+// using that next hop.
 // Next-hop reachability (`NhState`, one per distinct address and interface) is resolved by
 // longest match over connected routes and the RIB's own selected routes; it is re-checked only
-// when a selected route covering it changes. Measured (test/bench/rib.ts): ~87 bytes of heap per
-// path (83.4 MB) for 500k prefixes x 2 neighbours with 65k attribute sets, the sets included.
+// when a selected route covering it changes. Measured (test/bench/rib.ts): ~73 bytes of heap per
+// path (69.7 MB) for 500k prefixes x 2 neighbours with 65k attribute sets, the sets included.
 //
 // Next-hop resolution excludes the path's own prefix (a route cannot resolve over itself) and,
 // unless `resolveViaDefault`, the default route. Longer cycles (A resolves over B, B over A) are

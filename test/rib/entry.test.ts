@@ -1,7 +1,8 @@
 // The storage of a prefix entry against a model: its prefix (IPv4 lengths 0-32, IPv6 lengths up
 // to 128, kept beside the selection and event flags) and its paths as they move between the
 // inline forms (none, one, two) and the array form (three or more) under adds, replacements and
-// removals, with the event bus's view following it.
+// removals, with the event bus's view following it; a BFD change reaching the prefixes of a
+// next-hop list whether they arrived before or after the list's users were first needed.
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -79,5 +80,42 @@ describe('prefix entry storage', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('next-hop users', () => {
+  it('a BFD change reaches prefixes added before and after the list was first needed', () => {
+    const { rib } = makeRib();
+    const [h0, h1] = [NEXTHOPS[0]!, NEXTHOPS[1]!];
+    const attrs = { origin: 0 as const, asPath: [{ type: 2 as const, asns: [65001] }] };
+    const a = { source: SOURCES[0]!.id, attrs, nexthops: [h0] };
+    const b = { source: SOURCES[1]!.id, attrs, nexthops: [h1] };
+    const before = ['198.51.100.0/24', '203.0.113.0/24'].map(px);
+    rib.batch(() => {
+      for (const p of before) {
+        rib.addPath(p, a);
+        rib.addPath(p, b);
+      }
+    });
+    const via = (p: Prefix): string | undefined => rib.selected(p)?.paths[0]?.source.id;
+    for (const p of before) expect(via(p)).toBe(SOURCES[0]!.id);
+    // The first change needs the users of the list of h0: found by walking the table.
+    rib.setNextHopState(h0, false);
+    for (const p of before) expect(via(p)).toBe(SOURCES[1]!.id);
+    rib.setNextHopState(h0, true);
+    for (const p of before) expect(via(p)).toBe(SOURCES[0]!.id);
+    // From then on new paths are recorded as they arrive.
+    const later = px('192.0.2.0/24');
+    rib.addPath(later, a);
+    rib.addPath(later, b);
+    rib.setNextHopState(h0, false);
+    for (const p of [...before, later]) expect(via(p)).toBe(SOURCES[1]!.id);
+    rib.setNextHopState(h0, true);
+    for (const p of [...before, later]) expect(via(p)).toBe(SOURCES[0]!.id);
+    // Withdrawing one prefix leaves the others reachable through the list.
+    rib.removePath(before[0]!, SOURCES[0]!.id);
+    rib.setNextHopState(h0, false);
+    expect(via(before[1]!)).toBe(SOURCES[1]!.id);
+    expect(via(before[0]!)).toBe(SOURCES[1]!.id);
   });
 });
