@@ -4,7 +4,7 @@
 // bus → FibSync → kernel). Prints routes per second (wall clock) and routes per CPU-second of
 // this process plus its `ip` children, which stays meaningful on a loaded machine. Needs root.
 //
-//   npm run bench:fib                 (SIZES=100000,1000000 by default)
+//   npm run bench:fib                 (SIZES=100000,1000000 by default; LANES=n for n `ip` children)
 
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -13,6 +13,7 @@ import { Topology, requireRoot } from '../topo/index.js';
 import { prefix4Unchecked, type Prefix4 } from '../../wire/ip/index.js';
 
 const SIZES = (process.env['SIZES'] ?? '100000,1000000').split(',').map(Number);
+const LANES = process.env['LANES'] === undefined ? undefined : Number(process.env['LANES']);
 const BATCH = 10_000;
 
 /** CPU seconds used by this process and its reaped children (`ip`), from /proc/self/stat. */
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
   try {
     await a.run(['ip', 'addr', 'add', '10.77.0.1/24', 'dev', l.a.ifname]);
     const prefix = a.nsArgv([]);
-    const fib = new LinuxFib({ commandPrefix: prefix });
+    const fib = new LinuxFib({ commandPrefix: prefix, ...(LANES === undefined ? {} : { lanes: LANES }) });
     const reap = (): Promise<void> => fib.close();
     const viaA = [{ addr: 0x0a4d0002 }];
     const viaB = [{ addr: 0x0a4d0003 }];

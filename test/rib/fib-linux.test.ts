@@ -375,6 +375,25 @@ describe.skipIf(skip !== null)('lower half on a Linux kernel', () => {
     expect(await foreignRoutes()).toEqual(foreign);
   });
 
+  it('returns the refused operations of one batch in their order across lanes', async () => {
+    const fib = new LinuxFib({ commandPrefix: prefix, lanes: 3 });
+    const ops: FibOp[] = Array.from({ length: 300 }, (_, i) => ({
+      op: 'replace' as const,
+      existing: false,
+      route: {
+        afi: 4 as const,
+        prefix: prefix4((0x0d000000 + i * 256) >>> 0, 24),
+        nexthops: [{ addr: addr(i % 7 === 3 ? '10.99.0.1' : '10.77.0.2') }],
+      },
+    }));
+    const failures = await fib.apply(ops);
+    expect(failures.map((f) => f.op)).toEqual(ops.filter((_, i) => i % 7 === 3));
+    expect((await fib.list()).length).toBe(300 - failures.length);
+    expect(await fib.apply(ops.map((o) => ({ op: 'delete', route: o.route })))).toHaveLength(failures.length);
+    expect(await fib.list()).toEqual([]);
+    await fib.close();
+  });
+
   it('keeps failures attributed and batches in order when applied concurrently across recycled processes', async () => {
     // A small recycle threshold makes the batches below span several `ip -batch` processes.
     const fib = new LinuxFib({ commandPrefix: prefix, recycleLines: 2_000 });
