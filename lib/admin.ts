@@ -269,7 +269,7 @@ export class AdminServer {
           adminError(
             'ADMIN_ERR_UNAUTHORIZED',
             m === null
-              ? 'this admin API needs a bearer token: send "Authorization: Bearer <token>" (ddmadm --token)'
+              ? 'this admin API needs a bearer token: send "Authorization: Bearer <token>"'
               : 'the bearer token is wrong',
           ),
         );
