@@ -22,11 +22,11 @@
 // refused instead of overwritten; prefixes we already own use `route replace`.
 // A command prefix such as `['nsenter', '-t', PID, '-n']` runs `ip` inside a network namespace.
 //
-// Cost (test/bench/fib.ts, 2 CPUs, load 1.8): about 10 µs of CPU per route, nearly all in the
-// kernel under `ip`'s sendmsg and in page faults of iproute2 6.1's per-command leak (see
-// RECYCLE_LINES); 1M routes install at 97k/s, replace at 160-190k/s and remove at 59k/s wall
-// with two lanes. With the other CPU busy the lanes share one CPU and the rates fall towards
-// the per-CPU-second figures (80-105k, 35k for removal).
+// Cost (test/bench/fib.ts, 2 CPUs, load 1.8-2.5, three runs): about 10 µs of CPU per route,
+// nearly all in the kernel under `ip`'s sendmsg and in page faults of iproute2 6.1's per-command
+// leak (see RECYCLE_LINES); with two lanes 1M routes install at 97-116k/s, replace at 90-190k/s
+// and are removed at 44-59k/s wall. With the other CPU busy the lanes share one CPU and the
+// rates fall towards the per-CPU-second figures (75-105k, 33-39k for removal).
 
 import { spawn, execFile, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { promisify } from 'node:util';
