@@ -16,7 +16,7 @@
 //   GET /metrics          Prometheus text (mgd/metrics.ts); not part of the OpenAPI document
 //
 // Paging without a snapshot: a page is the `limit` selected prefixes that sort after `after`,
-// found in one pass over the family's table with a bounded max-heap (O(n log limit) per page, no
+// found in one pass over the family's table (a callback walk, no generator) with a bounded max-heap (O(n log limit) per page, no
 // copy of the table). Prefixes added or removed between pages are seen or missed according to
 // where they sort; none is returned twice.
 
@@ -501,7 +501,7 @@ function routeBody(e: Entry, text: string, attrCache: Map<Attrs, AttrPart>): Rou
  * of selected entries and whether more follow. One pass; a max-heap holds the page so far.
  */
 export function selectPage<K>(
-  entries: Iterable<Entry>,
+  forEach: (fn: (e: Entry) => void) => void,
   keyOf: (e: Entry) => K,
   compare: (a: K, b: K) => number,
   after: K | undefined,
@@ -519,11 +519,11 @@ export function selectPage<K>(
     ents[i] = ents[j]!;
     ents[j] = e;
   };
-  for (const e of entries) {
-    if (e.nsel === 0) continue;
+  forEach((e) => {
+    if (e.nsel === 0) return;
     total++;
     const k = keyOf(e);
-    if (after !== undefined && compare(k, after) <= 0) continue;
+    if (after !== undefined && compare(k, after) <= 0) return;
     candidates++;
     if (keys.length < limit) {
       // Sift up.
@@ -536,9 +536,9 @@ export function selectPage<K>(
         swap(i, p);
         i = p;
       }
-      continue;
+      return;
     }
-    if (compare(k, keys[0]!) >= 0) continue;
+    if (compare(k, keys[0]!) >= 0) return;
     // Replace the largest and sift down.
     keys[0] = k;
     ents[0] = e;
@@ -553,7 +553,7 @@ export function selectPage<K>(
       swap(i, m);
       i = m;
     }
-  }
+  });
   const page = keys.map((key, i) => ({ key, entry: ents[i]! })).sort((a, b) => compare(a.key, b.key));
   return { page, total, more: candidates > limit };
 }
@@ -691,7 +691,7 @@ function ribPage(d: MgdDaemon, family: 4 | 6, q: RibQuery): RibPage {
     const after =
       q.after !== undefined ? (parseFamilyPrefix(4, q.after, 'query.after') as Prefix4) : undefined;
     ({ page, total, more } = selectPage(
-      d.rib.entriesOf(afi),
+      (fn) => d.rib.forEachEntryOf(afi, fn),
       (e) => e.prefix as Prefix4,
       comparePrefix4,
       after,
@@ -701,7 +701,7 @@ function ribPage(d: MgdDaemon, family: 4 | 6, q: RibQuery): RibPage {
     const after =
       q.after !== undefined ? (parseFamilyPrefix(6, q.after, 'query.after') as Prefix6) : undefined;
     ({ page, total, more } = selectPage(
-      d.rib.entriesOf(afi),
+      (fn) => d.rib.forEachEntryOf(afi, fn),
       (e) => e.prefix as Prefix6,
       comparePrefix6,
       after,

@@ -396,11 +396,11 @@ describe('mgd admin API: RIB', () => {
     const sorted = [...prefixes].sort((a, b) => a - b);
     const key = (e: { prefix: unknown }) => e.prefix as number;
     const byNumber = (a: number, b: number) => a - b;
-    const r = selectPage(rib.entriesOf(4), key, byNumber, sorted[9], 25);
+    const r = selectPage((fn) => rib.forEachEntryOf(4, fn), key, byNumber, sorted[9], 25);
     expect(r.page.map((x) => x.key)).toEqual(sorted.slice(10, 35));
     expect(r.total).toBe(500);
     expect(r.more).toBe(true);
-    const last = selectPage(rib.entriesOf(4), key, byNumber, sorted[489], 25);
+    const last = selectPage((fn) => rib.forEachEntryOf(4, fn), key, byNumber, sorted[489], 25);
     expect(last.page.map((x) => x.key)).toEqual(sorted.slice(490));
     expect(last.more).toBe(false);
     rib.close();
