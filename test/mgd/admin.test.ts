@@ -17,6 +17,7 @@ import { NEIGHBOR_COUNTERS } from '../../mgd/metrics.js';
 import { Rib } from '../../rib/rib.js';
 import { parseAddr4, parseAddr6, parsePrefix, prefix4, prefix6FromAddr } from '../../wire/ip/index.js';
 import { parsePrometheus, type ParsedFamily } from '../lib/prom-parse.js';
+import { makeUntil } from '../support/fake-clock.js';
 
 type Json = ReturnType<typeof JSON.parse>;
 
@@ -27,14 +28,7 @@ const A6 = (s: string) => {
   return r.value;
 };
 
-async function until(cond: () => boolean, clock: FakeClock, stepMs = 100, max = 3000): Promise<void> {
-  for (let i = 0; i < max; i++) {
-    if (cond()) return;
-    if (stepMs > 0) clock.advance(stepMs);
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error('condition not reached');
-}
+const until = makeUntil(100, 3000);
 
 const daemons: MgdDaemon[] = [];
 const servers: AdminServer[] = [];

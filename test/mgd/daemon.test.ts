@@ -23,6 +23,7 @@ import { parseConfigText, formatConfigErrors } from '../../mgd/config/load.js';
 import type { ConfigFile } from '../../mgd/config/schema.js';
 import { MgdDaemon, OriginSinkFilter } from '../../mgd/daemon.js';
 import { configFor, parseHostPort, parseMgdArgs } from '../../mgd/main.js';
+import { makeUntil } from '../support/fake-clock.js';
 
 const A4 = (s: string) => (parseAddr4(s) as { ok: true; value: number }).value;
 const P = (s: string): Prefix => {
@@ -31,14 +32,7 @@ const P = (s: string): Prefix => {
   return r.value;
 };
 
-async function until(cond: () => boolean, clock: FakeClock, stepMs = 100, max = 2000): Promise<void> {
-  for (let i = 0; i < max; i++) {
-    if (cond()) return;
-    if (stepMs > 0) clock.advance(stepMs);
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error('condition not reached');
-}
+const until = makeUntil(100, 2000);
 
 const daemons: MgdDaemon[] = [];
 afterEach(async () => {

@@ -43,6 +43,7 @@ import { DEFAULT_FSM_CONFIG } from '../../mgd/bgp/fsm.js';
 import { compilePolicy, type CompiledPolicy } from '../../mgd/bgp/policy.js';
 import { NEIGHBOR_DEFAULTS, Speaker, type NeighborSettings } from '../../mgd/bgp/speaker.js';
 import { MemoryNetwork, type BgpConnection } from '../../mgd/bgp/transport.js';
+import { makeUntil } from '../support/fake-clock.js';
 
 // ===== Harness =====
 
@@ -61,14 +62,7 @@ const ACCEPT = (compilePolicy({ statements: [], default: 'accept' }) as { ok: tr
   .value;
 
 const turn = () => new Promise((r) => setImmediate(r));
-async function until(cond: () => boolean, clock: FakeClock, stepMs = 0, max = 500): Promise<void> {
-  for (let i = 0; i < max; i++) {
-    if (cond()) return;
-    if (stepMs > 0) clock.advance(stepMs);
-    await turn();
-  }
-  throw new Error('condition not reached');
-}
+const until = makeUntil(0, 500);
 
 const speakers: Speaker[] = [];
 afterEach(() => {

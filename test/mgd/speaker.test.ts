@@ -28,6 +28,7 @@ import { RouteChanges } from '../../mgd/bgp/export.js';
 import { compilePolicy, type CompiledPolicy, type PolicyConfig } from '../../mgd/bgp/policy.js';
 import { NEIGHBOR_DEFAULTS, Speaker, type NeighborSettings } from '../../mgd/bgp/speaker.js';
 import { MemoryNetwork, type BgpTransport, type Listener } from '../../mgd/bgp/transport.js';
+import { makeUntil } from '../support/fake-clock.js';
 
 // ===== Harness =====
 
@@ -36,14 +37,7 @@ const settle = async (rounds = 50) => {
 };
 
 /** Spin the event loop (advancing the fake clock by `stepMs` per turn) until `cond` holds. */
-async function until(cond: () => boolean, clock: FakeClock, stepMs = 0, max = 2000): Promise<void> {
-  for (let i = 0; i < max; i++) {
-    if (cond()) return;
-    if (stepMs > 0) clock.advance(stepMs);
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error('condition not reached');
-}
+const until = makeUntil(0, 2000);
 
 /** A transport with several local addresses: connects leave from `localAddress`. */
 function multiTransport(net: MemoryNetwork, addrs: readonly string[]): BgpTransport {
