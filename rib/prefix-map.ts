@@ -79,6 +79,15 @@ export class Prefix4Map<V> {
   }
 }
 
+/**
+ * 32 mixed bits of an IPv4 prefix given as its address (a signed 32-bit integer) and length:
+ * the home slot of open-addressing tables keyed by prefix (masked to the table size).
+ */
+export function hashPrefix4(addr: number, len: number): number {
+  const h = Math.imul(addr, 0x9e3779b1) ^ Math.imul(len + 1, 0x85ebca6b);
+  return h ^ (h >>> 16);
+}
+
 const EMPTY = -1;
 const TOMB = -2;
 const MIN_CAP = 16;
@@ -100,9 +109,7 @@ export class Prefix4Table<V> {
   // Address (as a signed 32-bit integer) and length mixed into 32 bits. The `…At` methods take
   // the two small integers, so a caller holding them never boxes a prefix number.
   private slot0(addr: number, len: number): number {
-    let h = Math.imul(addr, 0x9e3779b1) ^ Math.imul(len + 1, 0x85ebca6b);
-    h ^= h >>> 16;
-    return h & this.mask;
+    return hashPrefix4(addr, len) & this.mask;
   }
 
   /** The slot holding the prefix, or -1. */

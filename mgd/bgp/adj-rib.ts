@@ -48,6 +48,11 @@ export interface InSet {
 
 /** Flag of a route: import accepted it, so a path is in the RIB. */
 export const IN_ACCEPTED = 1;
+/** True for the flags of a route that is there and was accepted (`flags` -1: not there). */
+export function isAccepted(flags: number): boolean {
+  return flags > 0 && (flags & IN_ACCEPTED) !== 0;
+}
+
 /** Flag of a route: left from before a graceful restart (or an enhanced route refresh) and not yet re-advertised. */
 export const IN_STALE = 2;
 

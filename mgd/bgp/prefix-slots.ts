@@ -1,10 +1,11 @@
-// An IPv4 prefix table for per-neighbour state of a full table (Adj-RIB-In, Adj-RIB-Out): open
+// An IPv4 prefix table (same hashing as rib/prefix-map.ts `Prefix4Table`) for per-neighbour state of a full table (Adj-RIB-In, Adj-RIB-Out): open
 // addressing with linear probing over a Float64Array of prefix numbers, a value column and a
 // byte column of flags, addressed by slot. A caller finds a slot once and reads or writes both
 // columns there, so storing "prefix → (shared attribute set, accepted, stale)" costs no object
 // per prefix and one probe per operation. Deleted slots are tombstones until the next rebuild.
 
 import type { Prefix4 } from '../../wire/ip/index.js';
+import { hashPrefix4 } from '../../rib/prefix-map.js';
 
 const EMPTY = -1;
 const TOMB = -2;
@@ -33,9 +34,7 @@ export class Prefix4Slots<V> {
 
   private slot0(p: number): number {
     const addr = Math.floor(p / 64);
-    let h = Math.imul(addr | 0, 0x9e3779b1) ^ Math.imul(p - addr * 64 + 1, 0x85ebca6b);
-    h ^= h >>> 16;
-    return h & this.mask;
+    return hashPrefix4(addr | 0, p - addr * 64) & this.mask;
   }
 
   /** The slot of a prefix, or -1. */

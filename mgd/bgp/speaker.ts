@@ -43,7 +43,7 @@ import {
   Settled,
   familyOf,
   routeKey,
-  IN_ACCEPTED,
+  isAccepted,
   IN_STALE,
   type InRoute,
   type InSet,
@@ -557,7 +557,7 @@ export class Speaker implements PeerHandler {
           if (v === undefined) continue;
           const flags = nb.adjIn.flagsOf(r.prefix, r.pathId);
           nb.adjIn.setAccepted(r.prefix, r.pathId, v.accept);
-          this.importInto(nb, r.prefix, r.pathId, v, (flags & IN_ACCEPTED) !== 0);
+          this.importInto(nb, r.prefix, r.pathId, v, isAccepted(flags));
         }
       });
       if (i < routes.length) setImmediate(slice);
@@ -678,7 +678,7 @@ export class Speaker implements PeerHandler {
     this.changes.batch(() => {
       for (const w of u.withdrawn) {
         const old = nb.adjIn.remove(w.prefix, w.pathId);
-        if (old > 0 && (old & IN_ACCEPTED) !== 0) this.changes.remove(w.prefix, nb.source, w.pathId);
+        if (isAccepted(old)) this.changes.remove(w.prefix, nb.source, w.pathId);
         touched.add(familyOf(w.prefix));
       }
       for (const a of u.announced) {
@@ -688,7 +688,7 @@ export class Speaker implements PeerHandler {
           const v = this.importVerdict(nb, n.prefix, set);
           if (v === undefined) continue;
           const old = nb.adjIn.put(n.prefix, n.pathId, set, v.accept);
-          this.importInto(nb, n.prefix, n.pathId, v, old > 0 && (old & IN_ACCEPTED) !== 0);
+          this.importInto(nb, n.prefix, n.pathId, v, isAccepted(old));
         }
       }
     });
@@ -967,9 +967,9 @@ export class Speaker implements PeerHandler {
       this.changes.batch(() => {
         for (; i < end; i++) {
           const r = routes[i]!;
-          if ((r.flags & IN_ACCEPTED) === 0) continue;
+          if (!isAccepted(r.flags)) continue;
           const now = nb.adjIn.flagsOf(r.prefix, r.pathId);
-          if (now > 0 && (now & IN_ACCEPTED) !== 0) continue;
+          if (isAccepted(now)) continue;
           this.changes.remove(r.prefix, nb.source, r.pathId);
         }
       });
