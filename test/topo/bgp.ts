@@ -205,6 +205,14 @@ async function stopAll(procs: readonly Proc[]): Promise<void> {
   for (const p of [...procs].reverse()) await p.stop(2_000);
 }
 
+/** Stop one daemon process: SIGKILL (a crash, as for graceful restart) or a clean stop. */
+async function stopDaemonProc(p: Proc, opts: { readonly kill?: boolean }): Promise<void> {
+  if (opts.kill === true) {
+    p.signal('SIGKILL');
+    await p.exited;
+  } else await p.stop(5_000);
+}
+
 // ===== BIRD 2 =====
 
 /** Start BIRD 2 in node from a description; resolves once its control socket answers. */
@@ -252,12 +260,7 @@ export async function startBird(node: Node, config: BgpSpeakerConfig): Promise<B
       writeFileSync(conf, birdConfig(current));
       await birdc('configure');
     },
-    stopDaemon: async (opts = {}) => {
-      if (opts.kill === true) {
-        proc.signal('SIGKILL');
-        await proc.exited;
-      } else await proc.stop(5_000);
-    },
+    stopDaemon: (opts = {}) => stopDaemonProc(proc, opts),
     startDaemon: async (next) => {
       if (next !== undefined) current = next;
       writeFileSync(conf, birdConfig(current));
@@ -478,10 +481,7 @@ export async function startFrr(node: Node, config: BgpSpeakerConfig): Promise<Bg
     stopDaemon: async (opts = {}) => {
       const bgpd = procs.find((p) => p.running && p.argv.some((a) => a.endsWith('/bgpd')));
       if (bgpd === undefined) return;
-      if (opts.kill === true) {
-        bgpd.signal('SIGKILL');
-        await bgpd.exited;
-      } else await bgpd.stop(5_000);
+      await stopDaemonProc(bgpd, opts);
     },
     startDaemon: async (next) => {
       if (next !== undefined) current = next;
@@ -674,12 +674,7 @@ export async function startGobgp(node: Node, config: BgpSpeakerConfig): Promise<
       current = { ...current, originate: withoutPrefix(current, prefix) };
       await gobgp('global', 'rib', '-a', `ipv${familyOf(prefix)}`, 'del', prefix);
     },
-    stopDaemon: async (opts = {}) => {
-      if (opts.kill === true) {
-        proc.signal('SIGKILL');
-        await proc.exited;
-      } else await proc.stop(5_000);
-    },
+    stopDaemon: (opts = {}) => stopDaemonProc(proc, opts),
     startDaemon: async (next) => {
       if (next !== undefined) current = next;
       proc = launch();
