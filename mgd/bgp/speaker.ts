@@ -23,7 +23,7 @@
 import pino from 'pino';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { Subscriber } from '../../rib/bus.js';
-import type { Path } from '../../rib/rib.js';
+import type { Path, PathInput } from '../../rib/rib.js';
 import type { NextHop } from '../../rib/types.js';
 import { buildAnnouncements, buildWithdrawals, endOfRib } from '../../wire/bgp/builder.js';
 import {
@@ -34,7 +34,7 @@ import {
   Origin,
   RouteRefreshSubtype,
 } from '../../wire/bgp/constants.js';
-import type { PathAttributes, RouteRefreshMessage, UpdateMessage } from '../../wire/bgp/types.js';
+import type { RouteRefreshMessage, UpdateMessage } from '../../wire/bgp/types.js';
 import { Addr6, isPrefix4, parseAddr4, parseAddr6, type Addr4, type Prefix } from '../../wire/ip/index.js';
 import {
   AdjRibIn,
@@ -829,7 +829,8 @@ export class Speaker implements PeerHandler {
   ): void {
     if (v.counter !== undefined) nb.counters[v.counter]++;
     if (v.accept) {
-      this.changes.add(prefix, { source: nb.source, pathId, attrs: v.outAttrs, nexthops: v.outHops });
+      // The path input is shared by every prefix of the verdict (one object per UPDATE).
+      this.changes.add(prefix, pathId === 0 ? v.input : { ...v.input, pathId });
     } else if (wasInRib) {
       this.changes.remove(prefix, nb.source, pathId);
     }
@@ -847,8 +848,7 @@ export class Speaker implements PeerHandler {
     const reject = (counter: ImportVerdict['counter']): ImportVerdict => ({
       ...base,
       accept: false,
-      outAttrs: set.attrs,
-      outHops: set.nexthops,
+      input: { source: nb.source, attrs: set.attrs, nexthops: set.nexthops },
       counter,
     });
     if (set.nexthops.length === 0) return reject('unusableNextHop');
@@ -867,7 +867,12 @@ export class Speaker implements PeerHandler {
       hop === undefined
         ? set.nexthops
         : [setLinkLocal && s.ifname !== undefined ? { addr: hop, ifname: s.ifname } : { addr: hop }];
-    return { ...base, accept: true, outAttrs: out.attrs, outHops, counter: undefined };
+    return {
+      ...base,
+      accept: true,
+      input: { source: nb.source, attrs: out.attrs, nexthops: outHops },
+      counter: undefined,
+    };
   }
 
   private checkMaxPrefix(nb: Neighbor, families: ReadonlySet<number>): void {
@@ -1252,9 +1257,8 @@ interface ImportVerdict {
   readonly settings: NeighborSettings;
   readonly session: ImportSession;
   readonly accept: boolean;
-  /** What goes into the RIB when accepted (the policy's rewrite, a policy-set next hop). */
-  readonly outAttrs: PathAttributes;
-  readonly outHops: readonly NextHop[];
+  /** What goes into the RIB when accepted (the policy's rewrite, a policy-set next hop), path id 0. */
+  readonly input: PathInput;
   /** The counter a rejection counts in. */
   readonly counter: 'unusableNextHop' | 'rejectedByRules' | 'rejectedByPolicy' | undefined;
 }
