@@ -566,6 +566,11 @@ export class Rib {
   private readonly record: ((msg: RibInput) => void) | undefined;
   private depth = 0;
   private dirty: Entry[] = [];
+  /** The best path of each `dirty` entry when it was marked, before any change of this batch. */
+  private dirtyFirst: (Path | undefined)[] = [];
+  /** Entries whose best path or selected state changed in this flush (may repeat). */
+  private bestChanged: Entry[] = [];
+  private bestListeners: ((e: Entry) => void)[] = [];
   /** Entries whose hops changed during this flush (marked CHANGED), and the hops they had before. */
   private changedEntries: Entry[] = [];
   private changedBefore: (readonly NextHop[])[] = [];
@@ -618,13 +623,13 @@ export class Rib {
       this.batch(() =>
         this.forEachEntry((e) => {
           if (!e.paths.some((p) => p.source === old)) return;
+          this.markDirty(e);
           e.paths = e.paths.map((p) => {
             if (p.source !== old) return p;
             const np = new Path(p.attrs, this.sharedFor(s, p.nh, p.pathId, p.metric));
             this.releaseShared(p.shared);
             return np;
           });
-          this.markDirty(e);
         }),
       );
     }
@@ -652,10 +657,25 @@ export class Rib {
     if (this.depth === 0) this.flush();
   }
 
+  /** Schedule reselection; callers mark before they change the entry's paths. */
   private markDirty(e: Entry): void {
     if (e.dirty) return;
     e.dirty = true;
     this.dirty.push(e);
+    this.dirtyFirst.push(e.first);
+  }
+
+  /**
+   * Hear every entry whose best path (the `Path` object, so also its attributes, source and
+   * next-hop list) or selected state changed, once per flush after selection (an entry may
+   * repeat). This is what BGP export needs: the bus reports forwarding next hops only. `fn` must
+   * not write the RIB. Returns an unsubscribe.
+   */
+  onBestChange(fn: (e: Entry) => void): () => void {
+    this.bestListeners.push(fn);
+    return () => {
+      this.bestListeners = this.bestListeners.filter((x) => x !== fn);
+    };
   }
 
   // ----- paths -----
@@ -674,6 +694,7 @@ export class Rib {
     // Recorded once validated, so a recording replays without errors.
     this.record?.({ type: 'path-add', prefix, path: input });
     const e = this.entryFor(prefix);
+    this.markDirty(e);
     const pathId = input.pathId ?? 0;
     const attrs = this.interner.intern(input.attrs ?? NO_ATTRS);
     const shared = this.sharedFor(src, nh, pathId, input.metric ?? 0);
@@ -696,7 +717,6 @@ export class Rib {
       e.append(path);
       if (nh.indexed) nh.users.push(e);
     }
-    this.markDirty(e);
     this.done();
   }
 
@@ -709,9 +729,9 @@ export class Rib {
     for (let i = 0; i < n; i++) {
       const p = e.at(i);
       if (p.source.id === source && p.pathId === pathId) {
+        this.markDirty(e);
         e.removeAt(i);
         this.dropPath(p);
-        this.markDirty(e);
         this.done();
         return true;
       }
@@ -727,10 +747,10 @@ export class Rib {
       this.forEachEntry((e) => {
         const gone = e.paths.filter((p) => p.source.id === source);
         if (gone.length === 0) return;
+        this.markDirty(e);
         e.paths = e.paths.filter((p) => p.source.id !== source);
         for (const p of gone) this.dropPath(p);
         n += gone.length;
-        this.markDirty(e);
       }),
     );
     return n;
@@ -1044,7 +1064,10 @@ export class Rib {
     try {
       for (let round = 0; this.dirty.length > 0; round++) {
         const work = this.dirty;
+        const firsts = this.dirtyFirst;
         this.dirty = [];
+        this.dirtyFirst = [];
+        const best = this.bestListeners.length > 0 ? this.bestChanged : undefined;
         // Next hops resolving over a prefix depend on whether it is selected and on its best
         // path's cost: any change of hops, count or first path re-checks the recursive (not
         // interface-scoped) next hops it covers (conservatively), once this round is selected.
@@ -1054,7 +1077,7 @@ export class Rib {
         for (let w = 0; w < work.length; w++) {
           const e = work[w]!;
           e.dirty = false;
-          const oldFirst = e.first;
+          const oldFirst = firsts[w];
           const oldNsel = e.nsel;
           const oldHops = e.hops;
           this.reselect(e);
@@ -1064,6 +1087,13 @@ export class Rib {
             this.changedEntries.push(e);
             this.changedBefore.push(oldHops);
           }
+          // Export looks at the best path: report a new one, or a prefix that became (un)selected.
+          if (
+            best !== undefined &&
+            (e.nsel > 0 || oldNsel > 0) &&
+            (e.first !== oldFirst || (e.nsel === 0) !== (oldNsel === 0))
+          )
+            best.push(e);
           if (hops === oldHops && e.nsel === oldNsel && e.first === oldFirst) continue;
           if (e.afi === 4) {
             for (let j = 0; j < v4.length; j++) {
@@ -1083,6 +1113,7 @@ export class Rib {
       }
       this.compactLists();
       this.emit();
+      this.emitBest();
     } finally {
       this.depth--;
     }
@@ -1180,6 +1211,14 @@ export class Rib {
       l.compactDue = false;
       if (l.refs > 0) l.maybeCompact();
     }
+  }
+
+  private emitBest(): void {
+    const list = this.bestChanged;
+    if (list.length === 0) return;
+    this.bestChanged = [];
+    const ls = this.bestListeners;
+    for (const l of ls) for (let i = 0; i < list.length; i++) l(list[i]!);
   }
 
   private emit(): void {

@@ -285,6 +285,15 @@ export class AdjRibOut {
     return i < 0 ? undefined : this.t4.vals[i];
   }
 
+  /** True when the prefix is advertised or queued (its slot exists). */
+  holds(prefix: Prefix): boolean {
+    if (!isPrefix4(prefix)) {
+      const k = key6(prefix);
+      return this.q6.has(k) || this.t6.get(prefix) !== undefined;
+    }
+    return this.t4.size > 0 && this.t4.find(prefix) >= 0;
+  }
+
   /** Queue a prefix (once); `force` re-sends it even if what we would send is unchanged. */
   mark(prefix: Prefix, force = false): void {
     if (!isPrefix4(prefix)) {

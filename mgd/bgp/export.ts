@@ -1,15 +1,14 @@
 // The send side of a BGP session after the RIB: which selected route a neighbour gets and with
-// which attributes (RFC 4271 §9.1.3 and §5.1), plus the change feed that tells the speakers which
-// prefixes to look at again.
+// which attributes (RFC 4271 §9.1.3 and §5.1), plus the write path of the protocols that BGP may
+// export (`RouteChanges`).
 //
 //   RIB best path ─▶ may it go to this peer? ─▶ base attributes ─▶ export policy ─▶ own AS, next hop,
 //   (no sending back; iBGP-learned not to       (LOCAL_PREF/MED     (RFC 8212 default   2-octet form
 //    iBGP; NO_ADVERTISE; NO_EXPORT to eBGP)      per RFC 4271 §5.1)  reject for eBGP)    (RFC 6793 §4.2.2)
 //
 // The RIB bus reports changes of forwarding next hops only; a new best path with the same next hop
-// (a new AS_PATH, a different MED) changes what BGP sends but not the FIB. So every writer of paths
-// that BGP may export (the speakers, static routes) goes through `RouteChanges`, which reports
-// each touched prefix to the speakers as well.
+// (a new AS_PATH, a different MED) changes what BGP sends but not the FIB. The speakers therefore
+// follow the RIB's best-path changes (`Rib.onBestChange`), which cover every writer.
 
 import type { Rib, PathInput } from '../../rib/rib.js';
 import { attrsKey } from '../../rib/intern.js';
@@ -23,31 +22,18 @@ import { evaluatePolicy, type CompiledPolicy } from './policy.js';
 
 // ===== Change feed =====
 
-/** Path writes to the shared RIB that also tell BGP export which prefixes changed. */
+/** Path writes of the speakers and static routes to the shared RIB. */
 export class RouteChanges {
-  private listeners: ((p: Prefix) => void)[] = [];
-
   constructor(readonly rib: Rib) {}
-
-  /** Hear every prefix whose paths are written; returns an unsubscribe. */
-  listen(fn: (p: Prefix) => void): () => void {
-    this.listeners.push(fn);
-    return () => {
-      this.listeners = this.listeners.filter((x) => x !== fn);
-    };
-  }
 
   /** Add or replace a path. */
   add(prefix: Prefix, input: PathInput): void {
     this.rib.addPath(prefix, input);
-    for (const l of this.listeners) l(prefix);
   }
 
   /** Remove a path; false when it was not there. */
   remove(prefix: Prefix, source: string, pathId = 0): boolean {
-    const had = this.rib.removePath(prefix, source, pathId);
-    if (had) for (const l of this.listeners) l(prefix);
-    return had;
+    return this.rib.removePath(prefix, source, pathId);
   }
 
   /** Coalesce RIB work for many writes. */

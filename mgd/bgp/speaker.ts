@@ -4,7 +4,7 @@
 //   listener ──accept──▶ Peer (FSM, transport) ──UPDATE──▶ Adj-RIB-In (before policy)
 //                                                              │ rules + import policy
 //                                                              ▼
-//   RouteChanges / RIB bus ──changed prefixes──▶ per-neighbour queue (FIFO) ◀── RIB (shared)
+//   RIB best-path changes ──changed prefixes──▶ per-neighbour queue (FIFO) ◀── RIB (shared)
 //                                                              │ export rules + policy
 //                                                              ▼
 //                              Adj-RIB-Out diff ─▶ packed UPDATEs (wire/bgp/builder) ─▶ Peer.sendRaw
@@ -22,8 +22,7 @@
 
 import pino from 'pino';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
-import type { Subscriber } from '../../rib/bus.js';
-import type { Path, PathInput } from '../../rib/rib.js';
+import type { Entry, Path, PathInput } from '../../rib/rib.js';
 import type { NextHop } from '../../rib/types.js';
 import { buildAnnouncements, buildWithdrawals, endOfRib } from '../../wire/bgp/builder.js';
 import {
@@ -297,7 +296,6 @@ export class Speaker implements PeerHandler {
   /** RIB source ids of our neighbours. */
   private readonly sources = new Set<string>();
   private listener: Listener | undefined;
-  private sub: Subscriber | undefined;
   private unlisten: (() => void) | undefined;
   private readonly originSource: string;
   private originated: Prefix[] = [];
@@ -325,9 +323,7 @@ export class Speaker implements PeerHandler {
   async start(): Promise<void> {
     const rib = this.changes.rib;
     rib.addSource({ id: this.originSource, kind: 'bgp', ebgp: false, routerId: this.routerId });
-    this.unlisten = this.changes.listen((p) => this.touched(p));
-    this.sub = rib.bus.subscribe(`bgp-export:${this.asn}`);
-    this.sub.onReady(() => this.drainBus());
+    this.unlisten = rib.onBestChange((e) => this.bestChanged(e));
     this.setOriginated(this.opts.originate ?? []);
     if (this.opts.listen !== undefined) {
       this.listener = await this.opts.transport.listen(this.opts.listen, (c) => {
@@ -360,7 +356,6 @@ export class Speaker implements PeerHandler {
       this.clearTimers(nb);
       nb.peer.destroy();
     }
-    this.sub?.close();
     this.unlisten?.();
   }
 
@@ -985,22 +980,22 @@ export class Speaker implements PeerHandler {
 
   // ----- export: which prefixes to look at -----
 
-  /** A prefix's paths were written (any source): every Established neighbour looks again. */
-  private touched(p: Prefix): void {
-    const fam = familyOf(p);
+  /**
+   * A prefix's best path changed, or it became (un)selected: every Established neighbour looks
+   * again, except one whose own path is now best and that has nothing of the prefix advertised
+   * or queued: it would get nothing (no sending back), so there is nothing to look at. During a
+   * full-table load this keeps the sending neighbour's queue empty.
+   */
+  private bestChanged(e: Entry): void {
+    const fam = e.afi === 4 ? AFISAFI_IPV4_UNICAST : AFISAFI_IPV6_UNICAST;
+    const from = e.nsel > 0 ? e.first?.shared.source.id : undefined;
+    let p: Prefix | undefined;
     for (const nb of this.neighbors.values()) {
       if (nb.session === undefined || !nb.session.families.has(fam)) continue;
+      p ??= e.prefix;
+      if (from === nb.source && !nb.adjOut.holds(p)) continue;
       nb.adjOut.mark(p);
       if (!nb.flushScheduled) this.scheduleFlush(nb);
-    }
-  }
-
-  private drainBus(): void {
-    const sub = this.sub;
-    if (sub === undefined) return;
-    for (const ev of sub.drain()) {
-      if (ev.type === 'route-selected' || ev.type === 'route-changed' || ev.type === 'route-removed')
-        this.touched(ev.prefix);
     }
   }
 

@@ -25,7 +25,7 @@ function setup() {
   const rib = new Rib({ connected: conn });
   const changes = new RouteChanges(rib);
   const touched: Prefix[] = [];
-  changes.listen((p) => touched.push(p));
+  rib.onBestChange((e) => touched.push(e.prefix));
   return { rib, changes, statics: new StaticRoutes(changes), touched };
 }
 
