@@ -80,12 +80,27 @@ export class Prefix4Map<V> {
 }
 
 /**
- * 32 mixed bits of an IPv4 prefix given as its address (a signed 32-bit integer) and length:
- * the home slot of open-addressing tables keyed by prefix (masked to the table size).
+ * The home slot of an IPv4 prefix (address as a signed 32-bit integer, and length) in the
+ * open-addressing tables keyed by prefix, before masking to the table size.
+ *
+ * It keeps locality: the prefix's network number (its first `len` bits) is split into a high part,
+ * mixed with the length to pick an aligned group of 16 slots, and its low 4 bits, the place in the
+ * group. Sixteen consecutive prefixes of one length (/24s, /32s, /16s alike) therefore share two
+ * cache lines of keys. Peers send their tables in about prefix order, and every per-prefix step of
+ * a full-table load (RIB, Adj-RIB-In, Adj-RIB-Out) then finds its slot near the last one instead
+ * of paying a cache and TLB miss in a table of tens of megabytes. Groups are placed at random, so
+ * a sparse or unordered table spreads as before; two blocks meeting in one group cost a short
+ * linear scan within cached lines.
  */
 export function hashPrefix4(addr: number, len: number): number {
-  const h = Math.imul(addr, 0x9e3779b1) ^ Math.imul(len + 1, 0x85ebca6b);
-  return h ^ (h >>> 16);
+  // The network number (`>>> 32` would shift by 0, so length 0 is spelled out). Lengths 0-4 have
+  // at most 16 prefixes each, so their high part is 0 and the length alone picks the group.
+  const net = len === 0 ? 0 : addr >>> (32 - len);
+  let h = Math.imul((net >>> 4) ^ Math.imul(len + 1, 0x85ebca6b), 0x9e3779b1);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 13;
+  return (h << 4) | (net & 15);
 }
 
 const EMPTY = -1;

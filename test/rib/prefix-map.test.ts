@@ -1,20 +1,38 @@
 // The RIB's open-addressing IPv4 prefix table against a Map model: random sets, deletes and
-// lookups across growth, shrinking and tombstones.
+// lookups across growth, shrinking and tombstones, with scattered prefixes and with dense runs
+// (which the locality-keeping hash packs into shared slot groups); and that hash's contract.
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Prefix4Table } from '../../rib/prefix-map.js';
+import { Prefix4Table, hashPrefix4 } from '../../rib/prefix-map.js';
 import { prefix4Unchecked, type Prefix4 } from '../../wire/ip/index.js';
 
 type Op = { kind: 'set' | 'add' | 'delete' | 'get'; p: Prefix4; v: number };
 
+const maskOf = (len: number): number => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
+
 // A small prefix space, so operations hit existing keys often; lengths 0..32, high addresses too.
-const arbPrefix: fc.Arbitrary<Prefix4> = fc
+const arbScattered: fc.Arbitrary<Prefix4> = fc
   .tuple(fc.integer({ min: 0, max: 300 }), fc.constantFrom(0, 8, 24, 31, 32))
   .map(([i, len]) => {
-    const addr = (Math.imul(i, 0x9e3779b1) >>> 0) & (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
+    const addr = (Math.imul(i, 0x9e3779b1) >>> 0) & maskOf(len);
     return prefix4Unchecked(addr >>> 0, len);
   });
+
+// Runs of consecutive prefixes of one length from a few bases (as peers send tables), nested
+// lengths over the same addresses, and the short lengths whose group is picked by length alone.
+const arbDense: fc.Arbitrary<Prefix4> = fc
+  .tuple(
+    fc.constantFrom(0x0a000000, 0xc0a80000, 0xfffff000, 0),
+    fc.integer({ min: 0, max: 200 }),
+    fc.constantFrom(1, 3, 4, 5, 16, 23, 24, 32),
+  )
+  .map(([base, i, len]) => {
+    const step = len === 32 ? 1 : 2 ** (32 - len);
+    return prefix4Unchecked((((base + i * step) % 2 ** 32) & maskOf(len)) >>> 0, len);
+  });
+
+const arbPrefix: fc.Arbitrary<Prefix4> = fc.oneof(arbScattered, arbDense);
 
 const arbOp: fc.Arbitrary<Op> = fc.record({
   kind: fc.constantFrom('set' as const, 'set' as const, 'add' as const, 'delete' as const, 'get' as const),
@@ -57,6 +75,26 @@ describe('Prefix4Table', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('places 16 consecutive prefixes of one length in one aligned group of slots, and spreads groups', () => {
+    for (const [base, len] of [
+      [0x0a000000, 24],
+      [0xc0a80100, 32],
+      [0x0a100000, 16],
+      [0x0a000000, 20],
+    ] as const) {
+      const step = 2 ** (32 - len);
+      const slots = Array.from({ length: 16 }, (_, i) => hashPrefix4((base + i * step) | 0, len));
+      // Same group (all but the low 4 bits), places 0..15 in order.
+      expect(new Set(slots.map((h) => h >>> 4)).size).toBe(1);
+      expect(slots.map((h) => h & 15)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    }
+    // Neighbouring blocks, and the same block at other lengths, go to unrelated groups.
+    const groups = new Set<number>();
+    for (let b = 0; b < 1000; b++) groups.add((hashPrefix4((0x0a000000 + b * 4096) | 0, 24) >>> 4) & 0xffff);
+    for (let len = 0; len <= 32; len++) groups.add((hashPrefix4(0x0a000000, len) >>> 4) & 0xffff);
+    expect(groups.size).toBeGreaterThan(980);
   });
 
   it('grows to a full table and shrinks back when emptied', () => {
