@@ -13,12 +13,21 @@
 // attribute set of its UPDATE and a flag byte, no object per route. IPv6 and ADD-PATH routes use
 // maps. Adj-RIB-Out also holds the export work queue (see `AdjRibOut`).
 
+import { attrsEqual, attrsHash } from '../../rib/intern.js';
 import type { NextHop } from '../../rib/types.js';
 import { AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST } from '../../wire/bgp/constants.js';
 import type { PathAttributes } from '../../wire/bgp/types.js';
 import { Prefix6Map } from '../../rib/prefix-map.js';
 import { Prefix4Slots } from './prefix-slots.js';
-import { isPrefix4, key6, type Prefix, type Prefix4, type Prefix6 } from '../../wire/ip/index.js';
+import {
+  isPrefix4,
+  key6,
+  type Addr4,
+  type Addr6,
+  type Prefix,
+  type Prefix4,
+  type Prefix6,
+} from '../../wire/ip/index.js';
 
 // ===== Keys =====
 
@@ -242,12 +251,59 @@ export class AdjRibIn {
 
 // ===== Adj-RIB-Out =====
 
-/** An outgoing attribute set: attributes with the next hop in place, and its identity text. */
+/** An outgoing attribute set: attributes with the next hop in place, and a hash of both. */
 export interface OutRoute {
   /** NEXT_HOP set for IPv4 over an IPv4 next hop; otherwise `mpReach` (without NLRI) carries it. */
   readonly attrs: PathAttributes;
-  /** Equal keys mean byte-identical attribute sections: prefixes sharing one are packed together. */
-  readonly key: string;
+  /** `outRouteHash(attrs)`: equal routes have equal hashes (see `sameOutRoute`). */
+  readonly hash: number;
+}
+
+function mixHop(h: number, a: Addr4 | Addr6 | undefined): number {
+  if (a === undefined) return Math.imul(h ^ 0x5f, 0x01000193);
+  if (typeof a === 'number') return Math.imul(h ^ a, 0x01000193);
+  for (const w of [a.w0, a.w1, a.w2, a.w3]) h = Math.imul(h ^ w, 0x01000193);
+  return h;
+}
+
+/** A hash of outgoing attributes with their next hop (NEXT_HOP, or MP_REACH's family and next hops). */
+export function outRouteHash(a: PathAttributes): number {
+  let h = mixHop(attrsHash(a), a.nextHop);
+  const r = a.mpReach;
+  if (r !== undefined)
+    h = mixHop(mixHop(Math.imul(h ^ ((r.afi << 8) | r.safi), 0x01000193), r.nextHop), r.nextHopLinkLocal);
+  return h ^ (h >>> 15);
+}
+
+/** An outgoing attribute set. */
+export function outRoute(attrs: PathAttributes): OutRoute {
+  return { attrs, hash: outRouteHash(attrs) };
+}
+
+function sameHop(a: Addr4 | Addr6 | undefined, b: Addr4 | Addr6 | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || typeof a === 'number' || typeof b === 'number') return false;
+  return a.w0 === b.w0 && a.w1 === b.w1 && a.w2 === b.w2 && a.w3 === b.w3;
+}
+
+/**
+ * True when two outgoing sets encode to the same attribute section (attributes, NEXT_HOP, and
+ * MP_REACH family and next hops): what a neighbour has needs no UPDATE, and prefixes sharing a set
+ * are packed together.
+ */
+export function sameOutRoute(x: OutRoute, y: OutRoute): boolean {
+  if (x === y) return true;
+  if (x.hash !== y.hash) return false;
+  const a = x.attrs;
+  const b = y.attrs;
+  const ra = a.mpReach;
+  const rb = b.mpReach;
+  if ((ra === undefined) !== (rb === undefined) || !sameHop(a.nextHop, b.nextHop)) return false;
+  if (ra !== undefined && rb !== undefined) {
+    if (ra.afi !== rb.afi || ra.safi !== rb.safi) return false;
+    if (!sameHop(ra.nextHop, rb.nextHop) || !sameHop(ra.nextHopLinkLocal, rb.nextHopLinkLocal)) return false;
+  }
+  return attrsEqual(a, b);
 }
 
 // Flags of an Adj-RIB-Out slot: queued for another look, and re-send even if unchanged.
@@ -361,7 +417,7 @@ export class AdjRibOut {
         this.t6.delete(prefix);
         return Settled.WITHDRAW;
       }
-      if (!forced && had !== undefined && had.key === want.key) return Settled.NONE;
+      if (!forced && had !== undefined && sameOutRoute(had, want)) return Settled.NONE;
       this.t6.set(prefix, want);
       return Settled.ANNOUNCE;
     }
@@ -378,7 +434,7 @@ export class AdjRibOut {
       if (i >= 0 && (f & OUT_PENDING) === 0) t.removeAt(i);
       return had === undefined ? Settled.NONE : Settled.WITHDRAW;
     }
-    if ((f & OUT_FORCE) === 0 && had !== undefined && had.key === want.key) return Settled.NONE;
+    if ((f & OUT_FORCE) === 0 && had !== undefined && sameOutRoute(had, want)) return Settled.NONE;
     if (i < 0) i = t.insert(prefix);
     if (had === undefined) this.advertised4++;
     t.vals[i] = want;

@@ -11,13 +11,12 @@
 // follow the RIB's best-path changes (`Rib.onBestChange`), which cover every writer.
 
 import type { Rib, PathInput } from '../../rib/rib.js';
-import { attrsKey } from '../../rib/intern.js';
 import type { NextHop } from '../../rib/types.js';
 import { asPathPrepend, forOldSpeaker } from '../../wire/bgp/aspath.js';
 import { Afi, AttrFlag, Origin, Safi, WellKnownCommunity } from '../../wire/bgp/constants.js';
 import type { PathAttributes, RawAttribute } from '../../wire/bgp/types.js';
-import { Addr6, formatAddr4, formatAddr6, isPrefix4, type Addr4, type Prefix } from '../../wire/ip/index.js';
-import type { OutRoute } from './adj-rib.js';
+import { Addr6, isPrefix4, type Addr4, type Prefix } from '../../wire/ip/index.js';
+import { outRoute, type OutRoute } from './adj-rib.js';
 import { evaluatePolicy, type CompiledPolicy } from './policy.js';
 
 // ===== Change feed =====
@@ -207,10 +206,8 @@ export function finishRoute(
     }
   }
   if (hop === undefined) return undefined;
-  let nhText: string;
   if (v4 && typeof hop === 'number') {
     out.nextHop = hop;
-    nhText = formatAddr4(hop);
   } else if (v4 && typeof hop !== 'number') {
     if (!t.extendedNextHop4) return undefined;
     // RFC 8950 §3 carries the RFC 2545 forms: over a link-local session, global + link-local.
@@ -222,7 +219,6 @@ export function finishRoute(
       ...(ll !== undefined ? { nextHopLinkLocal: ll } : {}),
       nlri: [],
     };
-    nhText = formatAddr6(hop) + (ll !== undefined ? `+${formatAddr6(ll)}` : '');
   } else {
     const g = typeof hop === 'number' ? mapped(hop) : hop;
     out.mpReach = {
@@ -232,9 +228,7 @@ export function finishRoute(
       ...(linkLocal !== undefined ? { nextHopLinkLocal: linkLocal } : {}),
       nlri: [],
     };
-    nhText = formatAddr6(g) + (linkLocal !== undefined ? `+${formatAddr6(linkLocal)}` : '');
   }
-  // The family is part of the identity: an IPv4 route over an IPv6 next hop (MP_REACH AFI 1) and
-  // an IPv6 route over the same next hop have equal attributes and next-hop text otherwise.
-  return { attrs: out, key: `${v4 ? 4 : 6}|${attrsKey(out)}|${nhText}` };
+  // The family is part of the identity through NEXT_HOP or MP_REACH's AFI (see `sameOutRoute`).
+  return outRoute(out);
 }

@@ -43,6 +43,7 @@ import {
   familyOf,
   routeKey,
   isAccepted,
+  sameOutRoute,
   IN_STALE,
   type InRoute,
   type InSet,
@@ -1132,7 +1133,10 @@ export class Speaker implements PeerHandler {
     const s = nb.session;
     if (s === undefined || nb.blocked) return;
     const ctx = s.tx;
-    const announce = new Map<string, { out: OutRoute; prefixes: Prefix[] }>();
+    // Prefixes grouped by outgoing set: by object first (cached outcomes are shared), then by
+    // hash and equality, so equal sets from different paths still share UPDATEs.
+    const announce = new Map<OutRoute, OutGroup>();
+    const byHash = new Map<number, OutGroup[]>();
     const withdraw: Prefix[] = [];
     const batch: Prefix[] = [];
     for (const fam of FAMILIES) {
@@ -1144,17 +1148,24 @@ export class Speaker implements PeerHandler {
         const what = nb.adjOut.settle(p, want);
         if (what === Settled.WITHDRAW) withdraw.push(p);
         if (what !== Settled.ANNOUNCE || want === undefined) continue;
-        let g = announce.get(want.key);
+        let g = announce.get(want);
         if (g === undefined) {
-          g = { out: want, prefixes: [] };
-          announce.set(want.key, g);
+          let same = byHash.get(want.hash);
+          g = same?.find((x) => sameOutRoute(x.out, want));
+          if (g === undefined) {
+            g = { out: want, prefixes: [] };
+            if (same === undefined) byHash.set(want.hash, (same = []));
+            same.push(g);
+          }
+          announce.set(want, g);
         }
         g.prefixes.push(p);
       }
     }
     const msgs: Uint8Array[] = [];
     if (withdraw.length > 0) msgs.push(...buildWithdrawals(withdraw, ctx));
-    for (const g of announce.values()) msgs.push(...buildAnnouncements(g.out.attrs, g.prefixes, ctx));
+    for (const same of byHash.values())
+      for (const g of same) msgs.push(...buildAnnouncements(g.out.attrs, g.prefixes, ctx));
     let ok = true;
     if (msgs.length > 0) ok = nb.peer.sendRaw(concat(msgs), msgs.length);
     if (nb.session === undefined) return;
@@ -1242,6 +1253,12 @@ export class Speaker implements PeerHandler {
 }
 
 // ===== Helpers =====
+
+/** Prefixes of one flush that go out with one attribute set. */
+interface OutGroup {
+  readonly out: OutRoute;
+  readonly prefixes: Prefix[];
+}
 
 /** What import decided for an attribute set and next hops (of one UPDATE) in a family. */
 interface ImportVerdict {

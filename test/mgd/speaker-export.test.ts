@@ -26,6 +26,7 @@ import {
   type Prefix4,
 } from '../../wire/ip/index.js';
 import { exportRoute, type ExportTarget, type PathOrigin } from '../../mgd/bgp/export.js';
+import { sameOutRoute } from '../../mgd/bgp/adj-rib.js';
 import { mpNextHops, parseUpdate, ruleFailure, sanitise, type ImportSession } from '../../mgd/bgp/import.js';
 import { compilePolicy, type CompiledPolicy } from '../../mgd/bgp/policy.js';
 import { gracefulDown } from '../../mgd/bgp/speaker.js';
@@ -131,10 +132,11 @@ describe('export rules', () => {
     const enh = exportRoute(p4, learnedE, attrs, hop, { ...over6, extendedNextHop4: true })!.attrs.mpReach!;
     expect(enh.afi).toBe(1);
     expect(formatAddr6(enh.nextHop as Addr6)).toBe('2001:db8:23::2');
-    // Keys differ when the next hop differs, so prefixes are packed only with equal next hops.
-    const k1 = exportRoute(p4, learnedE, attrs, hop, ibgp)!.key;
-    const k2 = exportRoute(p4, learnedE, attrs, { addr: A4('10.0.12.9') }, ibgp)!.key;
-    expect(k1).not.toBe(k2);
+    // Routes differ when the next hop differs, so prefixes are packed only with equal next hops.
+    const r1 = exportRoute(p4, learnedE, attrs, hop, ibgp)!;
+    const r2 = exportRoute(p4, learnedE, attrs, { addr: A4('10.0.12.9') }, ibgp)!;
+    expect(sameOutRoute(r1, r2)).toBe(false);
+    expect(sameOutRoute(r1, exportRoute(p4, learnedE, { ...attrs }, { ...hop }, ibgp)!)).toBe(true);
   });
 
   it('runs the export policy before our own AS is prepended', () => {

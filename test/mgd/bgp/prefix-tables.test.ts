@@ -11,6 +11,7 @@ import {
   IN_STALE,
   Settled,
   type InSet,
+  outRoute,
   type OutRoute,
 } from '../../../mgd/bgp/adj-rib.js';
 import { AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST } from '../../../wire/bgp/constants.js';
@@ -154,7 +155,9 @@ describe('AdjRibIn', () => {
 });
 
 describe('AdjRibOut', () => {
-  const out = (key: string): OutRoute => ({ attrs: { origin: 0 }, key });
+  // A distinct outgoing set per name (its characters as communities).
+  const out = (key: string): OutRoute =>
+    outRoute({ origin: 0, communities: [...key].map((c) => c.charCodeAt(0)) });
   const v6 = prefix6(0x20010db8, 0, 0, 0, 48);
 
   it('queues each prefix once, settles what to send, and counts what was advertised', () => {
@@ -171,7 +174,7 @@ describe('AdjRibOut', () => {
     expect(taken).toEqual([p, q]);
     expect(o.settle(p, out('a'))).toBe(Settled.ANNOUNCE);
     expect(o.settle(q, undefined)).toBe(Settled.NONE);
-    expect(o.get(p)?.key).toBe('a');
+    expect(o.get(p)).toEqual(out('a'));
     expect(o.get(q)).toBeUndefined();
     expect(o.advertised(AFISAFI_IPV4_UNICAST)).toBe(1);
     // Unchanged: nothing to send, unless forced.
@@ -247,7 +250,7 @@ describe('AdjRibOut', () => {
             expect(o.queued).toBe(queue.size);
             expect(o.advertised(AFISAFI_IPV4_UNICAST)).toBe(sent.size);
           }
-          for (const [p, k] of sent) expect(o.get(p as Prefix4)?.key).toBe(k);
+          for (const [p, k] of sent) expect(o.get(p as Prefix4)).toEqual(out(k));
           expect(new Set(o.prefixes(AFISAFI_IPV4_UNICAST))).toEqual(new Set(sent.keys()));
         },
       ),
