@@ -29,10 +29,13 @@ export interface ImportSession {
 
 // ===== Taking an UPDATE apart =====
 
-/** NLRI with their path identifier (0 without ADD-PATH). */
-export interface Nlri {
-  readonly prefix: Prefix;
-  readonly pathId: number;
+/**
+ * NLRI as decoded: the prefixes and, with ADD-PATH, their path identifiers (parallel; without
+ * them every identifier is 0). No object per prefix: a full table is a million of them.
+ */
+export interface NlriList {
+  readonly prefixes: readonly Prefix[];
+  readonly pathIds: readonly number[] | undefined;
 }
 
 /** Announcements sharing one attribute set and one next hop. */
@@ -41,12 +44,14 @@ export interface Announcement {
   readonly attrs: PathAttributes;
   /** Empty when the next hop is unusable (a link-local next hop off an interface-less session). */
   readonly nexthops: readonly NextHop[];
-  readonly nlri: readonly Nlri[];
+  readonly prefixes: readonly Prefix[];
+  readonly pathIds: readonly number[] | undefined;
 }
 
 /** An UPDATE as the Adj-RIB-In consumes it. */
 export interface ParsedUpdate {
-  readonly withdrawn: readonly Nlri[];
+  /** Withdrawn NLRI, in groups as they came (withdrawn routes, MP_UNREACH, treat-as-withdraw). */
+  readonly withdrawn: readonly NlriList[];
   readonly announced: readonly Announcement[];
   /** Set for an End-of-RIB marker (RFC 4724 §2): the family it ends. */
   readonly endOfRib?: number;
@@ -56,30 +61,36 @@ export interface ParsedUpdate {
   readonly ignored: number;
 }
 
-function withIds(prefixes: readonly Prefix[], ids: readonly number[] | undefined): Nlri[] {
-  const out: Nlri[] = new Array<Nlri>(prefixes.length);
-  for (let i = 0; i < prefixes.length; i++) out[i] = { prefix: prefixes[i]!, pathId: ids?.[i] ?? 0 };
-  return out;
+function withIds(prefixes: readonly Prefix[], pathIds: readonly number[] | undefined): NlriList {
+  return { prefixes, pathIds };
+}
+
+/** Number of NLRI in groups. */
+export function nlriCount(lists: readonly NlriList[]): number {
+  let n = 0;
+  for (const l of lists) n += l.prefixes.length;
+  return n;
 }
 
 /** Split an UPDATE into withdrawals and announcements (RFC 7606 treat-as-withdraw applied). */
 export function parseUpdate(msg: UpdateMessage, s: ImportSession): ParsedUpdate {
   const eor = endOfRibFamily(msg);
   if (eor !== undefined) return { withdrawn: [], announced: [], endOfRib: eor, ignored: 0 };
-  const withdrawn: Nlri[] = withIds(msg.withdrawn, msg.withdrawnPathIds);
+  const withdrawn: NlriList[] =
+    msg.withdrawn.length > 0 ? [withIds(msg.withdrawn, msg.withdrawnPathIds)] : [];
   let ignored = 0;
   const un = msg.attrs.mpUnreach;
   if (un !== undefined && un.raw === undefined) {
-    if (s.families.has(afiSafiKey(un.afi, un.safi))) withdrawn.push(...withIds(un.withdrawn, un.pathIds));
+    if (s.families.has(afiSafiKey(un.afi, un.safi))) withdrawn.push(withIds(un.withdrawn, un.pathIds));
     else ignored += un.withdrawn.length;
   }
   const mp = msg.attrs.mpReach;
   const mpKey = mp !== undefined && mp.raw === undefined ? afiSafiKey(mp.afi, mp.safi) : undefined;
   if (msg.treatAsWithdraw !== undefined) {
     // RFC 7606 §2: every NLRI the UPDATE carries, reachable or not, is withdrawn.
-    withdrawn.push(...withIds(msg.nlri, msg.nlriPathIds));
+    withdrawn.push(withIds(msg.nlri, msg.nlriPathIds));
     if (mp !== undefined && mpKey !== undefined && s.families.has(mpKey))
-      withdrawn.push(...withIds(mp.nlri, mp.pathIds));
+      withdrawn.push(withIds(mp.nlri, mp.pathIds));
     return { withdrawn, announced: [], treatAsWithdraw: msg.treatAsWithdraw.message, ignored };
   }
   const announced: Announcement[] = [];
@@ -94,7 +105,8 @@ export function parseUpdate(msg: UpdateMessage, s: ImportSession): ParsedUpdate 
         family: AFISAFI_IPV4_UNICAST,
         attrs,
         nexthops: nh === undefined ? [] : [{ addr: nh }],
-        nlri: withIds(msg.nlri, msg.nlriPathIds),
+        prefixes: msg.nlri,
+        pathIds: msg.nlriPathIds,
       });
     }
   }
@@ -105,7 +117,8 @@ export function parseUpdate(msg: UpdateMessage, s: ImportSession): ParsedUpdate 
         family: mpKey,
         attrs,
         nexthops: mpNextHops(mp, s.ifname),
-        nlri: withIds(mp.nlri, mp.pathIds),
+        prefixes: mp.nlri,
+        pathIds: mp.pathIds,
       });
   }
   return { withdrawn, announced, ignored };

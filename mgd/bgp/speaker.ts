@@ -51,7 +51,7 @@ import {
 } from './adj-rib.js';
 import { exportRoute, type ExportTarget, type PathOrigin, type RouteChanges } from './export.js';
 import type { FsmConfig, TransitionReason } from './fsm.js';
-import { parseUpdate, ruleFailure, type ImportSession } from './import.js';
+import { nlriCount, parseUpdate, ruleFailure, type ImportSession } from './import.js';
 import type { AddPathMode, LocalSessionSettings, NegotiatedSession } from './negotiate.js';
 import { Peer, type PeerCounters, type PeerHandler } from './peer.js';
 import {
@@ -666,34 +666,42 @@ export class Speaker implements PeerHandler {
     if (u.treatAsWithdraw !== undefined) {
       nb.counters.treatAsWithdraw++;
       this.log.warn(
-        { peer: nb.settings.address, error: u.treatAsWithdraw, withdrawn: u.withdrawn.length },
+        { peer: nb.settings.address, error: u.treatAsWithdraw, withdrawn: nlriCount(u.withdrawn) },
         'UPDATE treated as withdraw (RFC 7606)',
       );
     }
     const touched = new Set<number>();
     this.changes.batch(() => {
       for (const w of u.withdrawn) {
-        const old = nb.adjIn.remove(w.prefix, w.pathId);
-        if (isAccepted(old)) this.changes.remove(w.prefix, nb.source, w.pathId);
-        touched.add(familyOf(w.prefix));
+        const ids = w.pathIds;
+        for (let i = 0; i < w.prefixes.length; i++) {
+          const prefix = w.prefixes[i]!;
+          const pathId = ids?.[i] ?? 0;
+          const old = nb.adjIn.remove(prefix, pathId);
+          if (isAccepted(old)) this.changes.remove(prefix, nb.source, pathId);
+          if (i === 0) touched.add(familyOf(prefix));
+        }
       }
       for (const a of u.announced) {
         touched.add(a.family);
         const set: InSet = { attrs: a.attrs, nexthops: a.nexthops };
-        for (const n of a.nlri) {
-          const v = this.importVerdict(nb, n.prefix, set);
+        const ids = a.pathIds;
+        for (let i = 0; i < a.prefixes.length; i++) {
+          const prefix = a.prefixes[i]!;
+          const pathId = ids?.[i] ?? 0;
+          const v = this.importVerdict(nb, prefix, set);
           if (v === undefined) continue;
-          const old = nb.adjIn.put(n.prefix, n.pathId, set, v.accept);
-          this.importInto(nb, n.prefix, n.pathId, v, isAccepted(old));
+          const old = nb.adjIn.put(prefix, pathId, set, v.accept);
+          this.importInto(nb, prefix, pathId, v, isAccepted(old));
         }
       }
     });
     this.checkMaxPrefix(nb, touched);
     if (this.log.isLevelEnabled('debug')) {
       let announced = 0;
-      for (const a of u.announced) announced += a.nlri.length;
+      for (const a of u.announced) announced += a.prefixes.length;
       this.log.debug(
-        { peer: nb.settings.address, announced, withdrawn: u.withdrawn.length },
+        { peer: nb.settings.address, announced, withdrawn: nlriCount(u.withdrawn) },
         'UPDATE received',
       );
     }

@@ -212,7 +212,7 @@ describe('receive rules', () => {
     };
     const u = parseUpdate(msg, s);
     expect(u.announced).toEqual([]);
-    expect(u.withdrawn.map((w) => w.prefix)).toEqual([P('198.51.100.0/24'), P('2001:db8:1::/48')]);
+    expect(u.withdrawn.flatMap((w) => w.prefixes)).toEqual([P('198.51.100.0/24'), P('2001:db8:1::/48')]);
     expect(u.treatAsWithdraw).toBeDefined();
   });
 
