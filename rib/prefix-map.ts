@@ -181,8 +181,7 @@ export class Prefix4Table<V> {
     keys[i] = p;
     this.vals[i] = v;
     this.count++;
-    // At most half the slots in use (live or deleted) keeps probe sequences short.
-    if ((this.count + this.tombs) * 2 > keys.length) this.rehash();
+    if ((this.count + this.tombs) * 8 > keys.length * 5) this.rehash();
   }
 
   /**
@@ -210,7 +209,7 @@ export class Prefix4Table<V> {
     keys[i] = p;
     this.vals[i] = v;
     this.count++;
-    if ((this.count + this.tombs) * 2 > keys.length) this.rehash();
+    if ((this.count + this.tombs) * 8 > keys.length * 5) this.rehash();
     return v;
   }
 
@@ -265,12 +264,16 @@ export class Prefix4Table<V> {
     }
   }
 
-  /** Rebuild for the current count: room to double before the next rehash, no tombstones. */
+  /**
+   * Rebuild for the current count, without tombstones: at most half full, so the table lives
+   * between about a third and five eighths full (slots in use, live or deleted). A full table's
+   * million prefixes take 2M slots; the grouped home slots keep probes within cached lines.
+   */
   private rehash(): void {
     const oldKeys = this.keys;
     const oldVals = this.vals;
     let cap = MIN_CAP;
-    while (cap < this.count * 4) cap *= 2;
+    while (cap < this.count * 2) cap *= 2;
     this.keys = new Float64Array(cap).fill(EMPTY);
     this.vals = new Array<V | undefined>(cap).fill(undefined);
     this.mask = cap - 1;
