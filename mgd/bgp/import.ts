@@ -144,29 +144,30 @@ export function mpNextHops(mp: MpReach, ifname: string | undefined): NextHop[] {
  * CLUSTER_LIST dropped from an external peer.
  */
 export function sanitise(a: PathAttributes, s: ImportSession): PathAttributes {
-  const {
-    nextHop: _n,
-    mpReach: _r,
-    mpUnreach: _u,
-    as4Path: _p,
-    as4Aggregator: _g,
-    aggregator,
-    asPath,
-    ...rest
-  } = a;
-  let out: { -readonly [K in keyof PathAttributes]: PathAttributes[K] } = rest;
+  // Built field by field in one order (no rest destructuring): the sets stay in Adj-RIB-In and
+  // objects of one shape keep every later read of them fast. NEXT_HOP and MP_REACH/MP_UNREACH
+  // became the next hops and NLRI; AS4_PATH/AS4_AGGREGATOR are merged below for a 2-octet peer.
+  const out: { -readonly [K in keyof PathAttributes]: PathAttributes[K] } = {};
+  let asPath = a.asPath;
+  let aggregator = a.aggregator;
   if (!s.fourOctetAs) {
     const eff = reconcileAs4(a);
-    out.asPath = eff.asPath;
-    if (eff.aggregator !== undefined) out.aggregator = eff.aggregator;
-  } else {
-    if (asPath !== undefined) out.asPath = asPath;
-    if (aggregator !== undefined) out.aggregator = aggregator;
+    asPath = eff.asPath;
+    aggregator = eff.aggregator;
   }
-  if (s.ebgp) {
-    const { localPref: _l, originatorId: _o, clusterList: _c, ...e } = out;
-    out = e;
-  }
+  if (a.origin !== undefined) out.origin = a.origin;
+  if (asPath !== undefined) out.asPath = asPath;
+  if (a.med !== undefined) out.med = a.med;
+  if (a.localPref !== undefined && !s.ebgp) out.localPref = a.localPref;
+  if (a.atomicAggregate !== undefined) out.atomicAggregate = a.atomicAggregate;
+  if (aggregator !== undefined) out.aggregator = aggregator;
+  if (a.communities !== undefined) out.communities = a.communities;
+  if (a.originatorId !== undefined && !s.ebgp) out.originatorId = a.originatorId;
+  if (a.clusterList !== undefined && !s.ebgp) out.clusterList = a.clusterList;
+  if (a.extCommunities !== undefined) out.extCommunities = a.extCommunities;
+  if (a.largeCommunities !== undefined) out.largeCommunities = a.largeCommunities;
+  if (a.otc !== undefined) out.otc = a.otc;
+  if (a.unknown !== undefined) out.unknown = a.unknown;
   return out;
 }
 
