@@ -299,6 +299,8 @@ export class AttrInterner {
       e.chain = head;
       this.byHash.set(hash, e);
       this.count++;
+      // A holder of the canonical object (Adj-RIB-In) interns it again without hashing.
+      this.seen.set(e.attrs, e);
     }
     this.seen.set(a, e);
     this.lastIn = a;

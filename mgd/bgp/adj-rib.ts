@@ -13,7 +13,7 @@
 // attribute set of its UPDATE and a flag byte, no object per route. IPv6 and ADD-PATH routes use
 // maps. Adj-RIB-Out also holds the export work queue (see `AdjRibOut`).
 
-import { attrsEqual, attrsHash } from '../../rib/intern.js';
+import { attrsEqual, attrsHash, type AttrInterner, type Attrs } from '../../rib/intern.js';
 import type { NextHop } from '../../rib/types.js';
 import { AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST } from '../../wire/bgp/constants.js';
 import type { PathAttributes } from '../../wire/bgp/types.js';
@@ -53,6 +53,11 @@ export interface InSet {
   readonly attrs: PathAttributes;
   /** Next hops for the RIB. */
   readonly nexthops: readonly NextHop[];
+  /**
+   * The RIB's interned set whose `attrs` these are: Adj-RIB-In then keeps no copy of its own, and
+   * holds one reference per route so the set stays interned while a route has it.
+   */
+  readonly ref?: Attrs;
 }
 
 /** Flag of a route: import accepted it, so a path is in the RIB. */
@@ -89,6 +94,9 @@ interface SideRoute {
  * beside it.
  */
 export class AdjRibIn {
+  /** `interner` takes the references of sets with a `ref` (the one that made them). */
+  constructor(private readonly interner?: AttrInterner) {}
+
   private readonly plain4 = new Prefix4Slots<InSet>();
   private readonly side = new Map<number | string, SideRoute>();
   private readonly sideCount = new Map<number, number>();
@@ -187,11 +195,13 @@ export class AdjRibIn {
     const fam = familyOf(prefix);
     const flags = accepted ? IN_ACCEPTED : 0;
     let old: number;
+    this.hold(set);
     if (pathId === 0 && isPrefix4(prefix)) {
       const t = this.plain4;
       const before = t.size;
       const i = t.insert(prefix);
       old = t.size === before ? t.flags[i]! : -1;
+      if (old >= 0) this.drop(t.vals[i]);
       t.vals[i] = set;
       t.flags[i] = flags;
     } else {
@@ -203,6 +213,7 @@ export class AdjRibIn {
         this.sideCount.set(fam, (this.sideCount.get(fam) ?? 0) + 1);
       } else {
         old = r.flags;
+        this.drop(r.set);
         r.set = set;
         r.flags = flags;
       }
@@ -220,12 +231,14 @@ export class AdjRibIn {
       const i = this.plain4.find(prefix);
       if (i < 0) return -1;
       old = this.plain4.flags[i]!;
+      this.drop(this.plain4.vals[i]);
       this.plain4.removeAt(i);
     } else {
       const k = routeKey(prefix, pathId);
       const r = this.side.get(k);
       if (r === undefined) return -1;
       old = r.flags;
+      this.drop(r.set);
       this.side.delete(k);
       this.sideCount.set(fam, (this.sideCount.get(fam) ?? 0) - 1);
     }
@@ -235,11 +248,24 @@ export class AdjRibIn {
 
   /** Forget everything. */
   clear(): void {
+    if (this.interner !== undefined) {
+      const t = this.plain4;
+      for (let i = 0; i < t.capacity; i++) if (t.prefixAt(i) >= 0) this.drop(t.vals[i]);
+      for (const r of this.side.values()) this.drop(r.set);
+    }
     this.plain4.clear();
     this.side.clear();
     this.sideCount.clear();
     this.acceptedCount.clear();
     this.staleCount.clear();
+  }
+
+  private hold(set: InSet): void {
+    if (set.ref !== undefined) this.interner?.retain(set.ref);
+  }
+
+  private drop(set: InSet | undefined): void {
+    if (set?.ref !== undefined) this.interner?.release(set.ref);
   }
 
   private count(fam: number, flags: number, d: number): void {

@@ -22,6 +22,7 @@
 
 import pino from 'pino';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
+import type { AttrInterner } from '../../rib/intern.js';
 import type { Entry, Path, PathInput } from '../../rib/rib.js';
 import type { NextHop } from '../../rib/types.js';
 import { buildAnnouncements, buildWithdrawals, endOfRib } from '../../wire/bgp/builder.js';
@@ -194,7 +195,7 @@ class Neighbor {
   readonly source: string;
   readonly addr: Addr4 | Addr6;
   readonly ifname: string | undefined;
-  readonly adjIn = new AdjRibIn();
+  readonly adjIn: AdjRibIn;
   readonly adjOut = new AdjRibOut();
   /** Messages to send once the export queue is empty (End-of-RIB, EoRR). */
   markers: { family: number; kind: 'eor' | 'eorr' }[] = [];
@@ -231,7 +232,11 @@ class Neighbor {
   /** Export results of prefix-independent export policies (see `ExportCache`). */
   readonly cache = new ExportCache();
 
-  constructor(public settings: NeighborSettings) {
+  constructor(
+    public settings: NeighborSettings,
+    interner: AttrInterner,
+  ) {
+    this.adjIn = new AdjRibIn(interner);
     const [host, zone] = settings.address.split('%');
     this.ifname = zone;
     this.addr = parseAddress(host ?? '');
@@ -371,7 +376,7 @@ export class Speaker implements PeerHandler {
   private addNeighbor(s: NeighborSettings): Neighbor {
     const key = canonical(s.address);
     if (this.neighbors.has(key)) throw new Error(`neighbour ${s.address} configured twice`);
-    const nb = new Neighbor(s);
+    const nb = new Neighbor(s, this.changes.rib.interner);
     nb.peer = new Peer(
       s.address,
       {
@@ -671,6 +676,7 @@ export class Speaker implements PeerHandler {
       );
     }
     const touched = new Set<number>();
+    const interner = this.changes.rib.interner;
     this.changes.batch(() => {
       for (const w of u.withdrawn) {
         const ids = w.pathIds;
@@ -684,7 +690,9 @@ export class Speaker implements PeerHandler {
       }
       for (const a of u.announced) {
         touched.add(a.family);
-        const set: InSet = { attrs: a.attrs, nexthops: a.nexthops };
+        // The RIB's interned set, held by Adj-RIB-In too: one copy of each set in the daemon.
+        const ref = interner.intern(a.attrs);
+        const set: InSet = { attrs: ref.attrs, nexthops: a.nexthops, ref };
         const ids = a.pathIds;
         for (let i = 0; i < a.prefixes.length; i++) {
           const prefix = a.prefixes[i]!;

@@ -14,6 +14,7 @@ import {
   outRoute,
   type OutRoute,
 } from '../../../mgd/bgp/adj-rib.js';
+import { AttrInterner } from '../../../rib/intern.js';
 import { AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST } from '../../../wire/bgp/constants.js';
 import { prefix4Unchecked, prefix6, type Prefix, type Prefix4 } from '../../../wire/ip/index.js';
 
@@ -148,6 +149,58 @@ describe('AdjRibIn', () => {
             expect(r.stale(AFISAFI_IPV4_UNICAST)).toBe(flags.filter((f) => (f & IN_STALE) !== 0).length);
           }
           for (const [p, f] of model) expect(r.flagsOf(p as Prefix4, 0)).toBe(f);
+        },
+      ),
+    );
+  });
+
+  it('holds one reference to an interned set per route, and none once the routes are gone', () => {
+    const v6s = [prefix6(0x20010db8, 0, 0, 0, 48), prefix6(0x20010db8, 1, 0, 0, 64)];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('put', 'put', 'put', 'remove', 'remove', 'clear'),
+            // Few prefixes, so removals and replacements hit stored routes often.
+            fc.constantFrom<Prefix>(
+              prefix4Unchecked(0x0a000000, 24),
+              prefix4Unchecked(0x0a000100, 24),
+              ...v6s,
+            ),
+            fc.constantFrom(0, 0, 5),
+            fc.integer({ min: 0, max: 3 }),
+          ),
+          { minLength: 10, maxLength: 100 },
+        ),
+        (ops) => {
+          const interner = new AttrInterner();
+          // Equal attributes given as new objects intern to one set.
+          const sets = (k: number): InSet => {
+            const ref = interner.intern({ origin: 0, med: k });
+            return { attrs: ref.attrs, nexthops: [{ addr: 1 }], ref };
+          };
+          const r = new AdjRibIn(interner);
+          const model = new Map<string, number>();
+          const key = (p: Prefix, id: number) => `${typeof p === 'number' ? p : p.toString()}#${id}`;
+          for (const [op, p, id, k] of ops) {
+            if (op === 'put') {
+              r.put(p, id, sets(k), true);
+              model.set(key(p, id), k);
+            } else if (op === 'remove') {
+              r.remove(p, id);
+              model.delete(key(p, id));
+            } else {
+              r.clear();
+              model.clear();
+            }
+            for (let j = 0; j <= 3; j++) {
+              const held = [...model.values()].filter((x) => x === j).length;
+              const ref = interner.intern({ origin: 0, med: j });
+              expect(ref.refs).toBe(held);
+            }
+          }
+          r.clear();
+          for (let j = 0; j <= 3; j++) expect(interner.intern({ origin: 0, med: j }).refs).toBe(0);
         },
       ),
     );
