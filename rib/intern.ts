@@ -267,11 +267,9 @@ export class AttrInterner {
   /** Hash to the first set of its chain (`Attrs.chain`). */
   private readonly byHash = new Map<number, Attrs>();
   private count = 0;
-  // Callers usually pass the same decoded object for every NLRI of one UPDATE: remember which
-  // set each such object interned to (weakly), so the set is looked up once per UPDATE.
-  private readonly seen = new WeakMap<PathAttributes, Attrs>();
-  // The last object asked for and its set: consecutive calls for one UPDATE's prefixes skip even
-  // the WeakMap lookup.
+  // Callers pass the same object for every NLRI of one UPDATE, or the canonical object of the set
+  // they were just given (Adj-RIB-In hands the RIB what it interned): the last object asked for
+  // and its set answer both without hashing. Anything else is hashed and compared.
   private lastIn: PathAttributes | undefined;
   private lastOut: Attrs | undefined;
 
@@ -283,13 +281,7 @@ export class AttrInterner {
   /** The interned set equal to `a` (created with refcount 0 if new; `retain` takes a reference). */
   intern(a: PathAttributes): Attrs {
     const last = this.lastOut;
-    if (a === this.lastIn && last !== undefined && !last.freed) return last;
-    const hit = this.seen.get(a);
-    if (hit !== undefined && !hit.freed) {
-      this.lastIn = a;
-      this.lastOut = hit;
-      return hit;
-    }
+    if (last !== undefined && !last.freed && (a === this.lastIn || a === last.attrs)) return last;
     const hash = attrsHash(a);
     const head = this.byHash.get(hash);
     let e = head;
@@ -299,10 +291,7 @@ export class AttrInterner {
       e.chain = head;
       this.byHash.set(hash, e);
       this.count++;
-      // A holder of the canonical object (Adj-RIB-In) interns it again without hashing.
-      this.seen.set(e.attrs, e);
     }
-    this.seen.set(a, e);
     this.lastIn = a;
     this.lastOut = e;
     return e;
