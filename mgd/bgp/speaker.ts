@@ -856,9 +856,13 @@ export class Speaker implements PeerHandler {
     prefix: Prefix,
     set: InSet,
   ): ImportVerdict {
-    const base = { set, fam, policy, settings: nb.settings, session: s };
+    // Verdicts are written out whole (no spread of a common part): one object shape, built fast.
     const reject = (counter: ImportVerdict['counter']): ImportVerdict => ({
-      ...base,
+      set,
+      fam,
+      policy,
+      settings: nb.settings,
+      session: s,
       accept: false,
       input: { source: nb.source, attrs: set.attrs, nexthops: set.nexthops },
       counter,
@@ -880,7 +884,11 @@ export class Speaker implements PeerHandler {
         ? set.nexthops
         : [setLinkLocal && s.ifname !== undefined ? { addr: hop, ifname: s.ifname } : { addr: hop }];
     return {
-      ...base,
+      set,
+      fam,
+      policy,
+      settings: nb.settings,
+      session: s,
       accept: true,
       input: { source: nb.source, attrs: out.attrs, nexthops: outHops },
       counter: undefined,
