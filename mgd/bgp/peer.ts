@@ -101,6 +101,8 @@ interface Conn {
   session?: NegotiatedSession;
   /** Incremented when the connection is abandoned, so late async results are ignored. */
   epoch: number;
+  /** When an UPDATE last restarted the hold timer in Established (ms), else -1. */
+  holdRestartedAt: number;
 }
 
 const MAX_BUFFER = 1 << 18;
@@ -314,6 +316,7 @@ export class Peer {
       start: 0,
       end: 0,
       epoch: 0,
+      holdRestartedAt: -1,
     };
   }
 
@@ -424,11 +427,19 @@ export class Peer {
       case 1:
         this.counters.opensReceived++;
         return this.handleOpen(c, msg);
-      case 2:
+      case 2: {
         this.counters.updatesReceived++;
-        this.feed(c, { kind: 'update' });
+        // In Established an UPDATE only restarts the hold timer (RFC 4271 §8.2.2, Event 27). The
+        // messages of one chunk are handled at one instant, where a second restart changes
+        // nothing: once per instant spares a full-table load an FSM step per UPDATE.
+        const now = this.clock.now();
+        if (c.fsm.name !== 'Established' || c.holdRestartedAt !== now) {
+          this.feed(c, { kind: 'update' });
+          c.holdRestartedAt = c.fsm.name === 'Established' ? now : -1;
+        }
         if (c.fsm.name === 'Established') this.handler.update(this, msg);
         return;
+      }
       case 3:
         this.counters.notificationsReceived++;
         return this.handleNotification(c, msg);

@@ -265,4 +265,67 @@ describe('BGP peers in memory', () => {
     expect(last[18]).toBe(3);
     expect(last[19]).toBe(ErrorCode.HOLD_TIMER_EXPIRED);
   });
+
+  it('UPDATEs alone restart the hold timer, several in one chunk as one restart, counted from the last', async () => {
+    const net = new MemoryNetwork();
+    const clock = new FakeClock();
+    const a = await speaker(net, clock, '10.0.0.1', '10.0.0.2', settings(65001, 1, 65002));
+    // A raw peer: OPEN and one KEEPALIVE, then only UPDATEs (never another KEEPALIVE).
+    const t = net.transport('10.0.0.2');
+    let conn: { write(b: Uint8Array): void } | undefined;
+    await t.listen({ host: '10.0.0.2', port: 179 }, (c) => {
+      conn = c;
+      const open = {
+        type: 1 as const,
+        version: 4,
+        myAs: 65002,
+        holdTime: 9,
+        bgpId: 2,
+        params: [
+          { kind: 'capabilities' as const, capabilities: [{ kind: 'four-octet-as' as const, asn: 65002 }] },
+        ],
+        extendedParams: false,
+      };
+      c.write(encodeMessageBytes(open, DEFAULT_CONTEXT));
+      c.write(encodeMessageBytes({ type: 4 }, DEFAULT_CONTEXT));
+    });
+    a.peer.start();
+    await settle();
+    expect(a.peer.state).toBe('Established');
+    const ctx = { ...DEFAULT_CONTEXT, fourOctetAs: true };
+    const update = (i: number): Uint8Array =>
+      encodeMessageBytes(
+        {
+          type: 2,
+          withdrawn: [],
+          attrs: { origin: 0, asPath: [{ type: 2, asns: [65002] }], nextHop: 0x0a000002 },
+          nlri: [prefix4(0xc6336400 + i * 256, 24)],
+        },
+        ctx,
+      );
+    // Every 6 s (under the 9 s hold time) a chunk of three UPDATEs; the session stays up.
+    for (let round = 0; round < 4; round++) {
+      clock.advance(6_000);
+      const three = [update(round * 3), update(round * 3 + 1), update(round * 3 + 2)];
+      const chunk = new Uint8Array(three.reduce((n, m) => n + m.length, 0));
+      let o = 0;
+      for (const m of three) {
+        chunk.set(m, o);
+        o += m.length;
+      }
+      conn!.write(chunk);
+      await settle();
+      // Up all along: never down, never re-established.
+      expect(a.log.down).toEqual([]);
+      expect(a.log.established).toBe(1);
+    }
+    expect(a.log.updates).toHaveLength(12);
+    // The hold timer runs from the last chunk: still up just before 9 s after it, down after.
+    clock.advance(8_900);
+    await settle();
+    expect(a.log.down).toEqual([]);
+    clock.advance(200);
+    await settle();
+    expect(a.peer.lastTransition?.reason).toEqual({ kind: 'hold-timer-expired' });
+  });
 });
