@@ -42,6 +42,11 @@ export function familyOf(prefix: Prefix): number {
   return isPrefix4(prefix) ? AFISAFI_IPV4_UNICAST : AFISAFI_IPV6_UNICAST;
 }
 
+/** Index of a family among `FAMILIES` (-1 for any other). */
+function famIndex(fam: number): number {
+  return fam === AFISAFI_IPV4_UNICAST ? 0 : fam === AFISAFI_IPV6_UNICAST ? 1 : -1;
+}
+
 /** The families we carry, in the order End-of-RIB and dumps go out. */
 export const FAMILIES: readonly number[] = [AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST];
 
@@ -99,9 +104,10 @@ export class AdjRibIn {
 
   private readonly plain4 = new Prefix4Slots<InSet>();
   private readonly side = new Map<number | string, SideRoute>();
-  private readonly sideCount = new Map<number, number>();
-  private readonly acceptedCount = new Map<number, number>();
-  private readonly staleCount = new Map<number, number>();
+  // Counters per family, indexed by `famIndex` (plain numbers: `put` updates them per prefix).
+  private readonly sideCount = [0, 0];
+  private readonly acceptedCount = [0, 0];
+  private readonly staleCount = [0, 0];
 
   /** The attribute set of a route, or undefined. */
   get(prefix: Prefix, pathId: number): InSet | undefined {
@@ -145,17 +151,20 @@ export class AdjRibIn {
 
   /** Routes received in a family. */
   received(family: number): number {
-    return (family === AFISAFI_IPV4_UNICAST ? this.plain4.size : 0) + (this.sideCount.get(family) ?? 0);
+    const f = famIndex(family);
+    return f < 0 ? 0 : (f === 0 ? this.plain4.size : 0) + this.sideCount[f]!;
   }
 
   /** Routes accepted by import in a family. */
   accepted(family: number): number {
-    return this.acceptedCount.get(family) ?? 0;
+    const f = famIndex(family);
+    return f < 0 ? 0 : this.acceptedCount[f]!;
   }
 
   /** Routes still marked stale in a family. */
   stale(family: number): number {
-    return this.staleCount.get(family) ?? 0;
+    const f = famIndex(family);
+    return f < 0 ? 0 : this.staleCount[f]!;
   }
 
   /** Mark every route of a family stale (graceful restart, RFC 7313 BoRR). */
@@ -165,7 +174,8 @@ export class AdjRibIn {
       for (let i = 0; i < t.capacity; i++) if (t.prefixAt(i) >= 0) t.flags[i]! |= IN_STALE;
     }
     for (const r of this.side.values()) if (familyOf(r.prefix) === family) r.flags |= IN_STALE;
-    this.staleCount.set(family, this.received(family));
+    const f = famIndex(family);
+    if (f >= 0) this.staleCount[f] = this.received(family);
   }
 
   /** Record the import verdict of a route that is there (keeps the accepted counter right). */
@@ -184,7 +194,7 @@ export class AdjRibIn {
     }
     if (((old & IN_ACCEPTED) !== 0) === accepted) return;
     const fam = familyOf(prefix);
-    this.acceptedCount.set(fam, this.accepted(fam) + (accepted ? 1 : -1));
+    this.acceptedCount[famIndex(fam)]! += accepted ? 1 : -1;
   }
 
   /**
@@ -210,7 +220,7 @@ export class AdjRibIn {
       if (r === undefined) {
         old = -1;
         this.side.set(k, { prefix, pathId, set, flags });
-        this.sideCount.set(fam, (this.sideCount.get(fam) ?? 0) + 1);
+        this.sideCount[famIndex(fam)]!++;
       } else {
         old = r.flags;
         this.drop(r.set);
@@ -240,7 +250,7 @@ export class AdjRibIn {
       old = r.flags;
       this.drop(r.set);
       this.side.delete(k);
-      this.sideCount.set(fam, (this.sideCount.get(fam) ?? 0) - 1);
+      this.sideCount[famIndex(fam)]!--;
     }
     this.count(fam, old, -1);
     return old;
@@ -255,9 +265,9 @@ export class AdjRibIn {
     }
     this.plain4.clear();
     this.side.clear();
-    this.sideCount.clear();
-    this.acceptedCount.clear();
-    this.staleCount.clear();
+    this.sideCount.fill(0);
+    this.acceptedCount.fill(0);
+    this.staleCount.fill(0);
   }
 
   private hold(set: InSet): void {
@@ -270,8 +280,9 @@ export class AdjRibIn {
 
   private count(fam: number, flags: number, d: number): void {
     if (flags <= 0) return;
-    if ((flags & IN_ACCEPTED) !== 0) this.acceptedCount.set(fam, this.accepted(fam) + d);
-    if ((flags & IN_STALE) !== 0) this.staleCount.set(fam, this.stale(fam) + d);
+    const f = famIndex(fam);
+    if ((flags & IN_ACCEPTED) !== 0) this.acceptedCount[f]! += d;
+    if ((flags & IN_STALE) !== 0) this.staleCount[f]! += d;
   }
 }
 
