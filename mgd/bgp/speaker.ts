@@ -675,7 +675,8 @@ export class Speaker implements PeerHandler {
         'UPDATE treated as withdraw (RFC 7606)',
       );
     }
-    const touched = new Set<number>();
+    // Families that changed, for maximum-prefix (not collected without a limit to check).
+    const touched = nb.settings.maxPrefix === undefined ? undefined : new Set<number>();
     const interner = this.changes.rib.interner;
     this.changes.batch(() => {
       for (const w of u.withdrawn) {
@@ -685,11 +686,11 @@ export class Speaker implements PeerHandler {
           const pathId = ids?.[i] ?? 0;
           const old = nb.adjIn.remove(prefix, pathId);
           if (isAccepted(old)) this.changes.remove(prefix, nb.source, pathId);
-          if (i === 0) touched.add(familyOf(prefix));
+          if (i === 0) touched?.add(familyOf(prefix));
         }
       }
       for (const a of u.announced) {
-        touched.add(a.family);
+        touched?.add(a.family);
         // The RIB's interned set, held by Adj-RIB-In too: one copy of each set in the daemon.
         const ref = interner.intern(a.attrs);
         const set: InSet = { attrs: ref.attrs, nexthops: a.nexthops, ref };
@@ -704,7 +705,7 @@ export class Speaker implements PeerHandler {
         }
       }
     });
-    this.checkMaxPrefix(nb, touched);
+    if (touched !== undefined) this.checkMaxPrefix(nb, touched);
     if (this.log.isLevelEnabled('debug')) {
       let announced = 0;
       for (const a of u.announced) announced += a.prefixes.length;
