@@ -4,9 +4,10 @@
 // which V8 stores unboxed (Smi) and hashes cheaply. IPv6 prefixes use their `key6` text.
 //
 // `Prefix4Table` is the RIB's own table, where lookups dominate a full-table load: open
-// addressing with linear probing over a Float64Array of prefix numbers and a parallel array of
-// values, so a lookup touches one or two cache lines instead of a Map's bucket and chain (about
-// half the time per lookup for 500k random prefixes). Its iteration order is the slot order.
+// addressing with linear probing over typed-array columns of addresses and lengths and a
+// parallel array of values, so a lookup touches one or two cache lines instead of a Map's bucket
+// and chain (about half the time per lookup for 500k random prefixes), and home slots keep
+// consecutive prefixes together (`hashPrefix4`). Its iteration order is the slot order.
 
 import { key6, prefix4Unchecked, type Prefix4, type Prefix6 } from '../wire/ip/index.js';
 
@@ -103,13 +104,20 @@ export function hashPrefix4(addr: number, len: number): number {
   return (h << 4) | (net & 15);
 }
 
-const EMPTY = -1;
-const TOMB = -2;
+// Slot keys are two columns: the address as a signed 32-bit integer, and a length byte that
+// also marks free slots (5 bytes a slot instead of an 8-byte prefix number; integer compares).
+/** Length byte of a slot never used. */
+export const SLOT_EMPTY = 0;
+/** Length byte of a slot whose prefix was deleted (a tombstone until the next rebuild). */
+export const SLOT_TOMB = 1;
+/** Length byte of a slot holding a prefix of length `len`. */
+export const SLOT_LEN = 2;
 const MIN_CAP = 16;
 
 /** An open-addressing hash table from IPv4 prefixes to values (iteration in slot order). */
 export class Prefix4Table<V> {
-  private keys = new Float64Array(MIN_CAP).fill(EMPTY);
+  private addrs = new Int32Array(MIN_CAP);
+  private lens = new Uint8Array(MIN_CAP);
   private vals: (V | undefined)[] = new Array<V | undefined>(MIN_CAP).fill(undefined);
   private mask = MIN_CAP - 1;
   private count = 0;
@@ -129,13 +137,14 @@ export class Prefix4Table<V> {
 
   /** The slot holding the prefix, or -1. */
   private find(addr: number, len: number): number {
-    const p = (addr >>> 0) * 64 + len;
-    const keys = this.keys;
+    const addrs = this.addrs;
+    const lens = this.lens;
     const mask = this.mask;
+    const l = len + SLOT_LEN;
     for (let i = this.slot0(addr, len); ; i = (i + 1) & mask) {
-      const k = keys[i]!;
-      if (k === p) return i;
-      if (k === EMPTY) return -1;
+      const k = lens[i]!;
+      if (k === l && addrs[i] === addr) return i;
+      if (k === SLOT_EMPTY) return -1;
     }
   }
 
@@ -157,31 +166,38 @@ export class Prefix4Table<V> {
     this.setAt(addr, p - addr * 64, v);
   }
 
-  /** Set the value for the prefix `addr`/`len`. */
-  setAt(addr: number, len: number, v: V): void {
-    const a = addr | 0;
-    const p = (a >>> 0) * 64 + len;
-    const keys = this.keys;
+  /**
+   * The slot of the prefix `addr`/`len` (a signed 32-bit address), claimed when absent: returns
+   * the slot, negated minus one when it was claimed now (the caller then stores the value).
+   */
+  private claim(a: number, len: number): number {
+    const addrs = this.addrs;
+    const lens = this.lens;
     const mask = this.mask;
+    const l = len + SLOT_LEN;
     let tomb = -1;
     let i = this.slot0(a, len);
     for (; ; i = (i + 1) & mask) {
-      const k = keys[i]!;
-      if (k === p) {
-        this.vals[i] = v;
-        return;
-      }
-      if (k === EMPTY) break;
-      if (k === TOMB && tomb < 0) tomb = i;
+      const k = lens[i]!;
+      if (k === l && addrs[i] === a) return i;
+      if (k === SLOT_EMPTY) break;
+      if (k === SLOT_TOMB && tomb < 0) tomb = i;
     }
     if (tomb >= 0) {
       i = tomb;
       this.tombs--;
     }
-    keys[i] = p;
-    this.vals[i] = v;
+    addrs[i] = a;
+    lens[i] = l;
     this.count++;
-    if ((this.count + this.tombs) * 8 > keys.length * 5) this.rehash();
+    return -1 - i;
+  }
+
+  /** Set the value for the prefix `addr`/`len`. */
+  setAt(addr: number, len: number, v: V): void {
+    const c = this.claim(addr | 0, len);
+    this.vals[c < 0 ? -1 - c : c] = v;
+    if (c < 0) this.grow();
   }
 
   /**
@@ -190,27 +206,17 @@ export class Prefix4Table<V> {
    */
   getOrAddAt(addr: number, len: number, create: (addr: number, len: number) => V): V {
     const a = addr | 0;
-    const p = (a >>> 0) * 64 + len;
-    const keys = this.keys;
-    const mask = this.mask;
-    let tomb = -1;
-    let i = this.slot0(a, len);
-    for (; ; i = (i + 1) & mask) {
-      const k = keys[i]!;
-      if (k === p) return this.vals[i]!;
-      if (k === EMPTY) break;
-      if (k === TOMB && tomb < 0) tomb = i;
-    }
-    if (tomb >= 0) {
-      i = tomb;
-      this.tombs--;
-    }
+    const c = this.claim(a, len);
+    if (c >= 0) return this.vals[c]!;
     const v = create(a, len);
-    keys[i] = p;
-    this.vals[i] = v;
-    this.count++;
-    if ((this.count + this.tombs) * 8 > keys.length * 5) this.rehash();
+    this.vals[-1 - c] = v;
+    this.grow();
     return v;
+  }
+
+  /** Rehash once five eighths of the slots are in use (live or deleted). */
+  private grow(): void {
+    if ((this.count + this.tombs) * 8 > this.lens.length * 5) this.rehash();
   }
 
   /** Remove a prefix; true if it was present. */
@@ -223,17 +229,18 @@ export class Prefix4Table<V> {
   deleteAt(addr: number, len: number): boolean {
     const i = this.find(addr | 0, len);
     if (i < 0) return false;
-    this.keys[i] = TOMB;
+    this.lens[i] = SLOT_TOMB;
     this.vals[i] = undefined;
     this.count--;
     this.tombs++;
-    if (this.count * 8 < this.keys.length && this.keys.length > MIN_CAP) this.rehash();
+    if (this.count * 8 < this.lens.length && this.lens.length > MIN_CAP) this.rehash();
     return true;
   }
 
   /** Remove everything. */
   clear(): void {
-    this.keys = new Float64Array(MIN_CAP).fill(EMPTY);
+    this.addrs = new Int32Array(MIN_CAP);
+    this.lens = new Uint8Array(MIN_CAP);
     this.vals = new Array<V | undefined>(MIN_CAP).fill(undefined);
     this.mask = MIN_CAP - 1;
     this.count = 0;
@@ -242,25 +249,25 @@ export class Prefix4Table<V> {
 
   /** Call `fn` for each value (slot order) without an iterator object per value. */
   forEachValue(fn: (v: V) => void): void {
-    const keys = this.keys;
+    const lens = this.lens;
     const vals = this.vals;
-    for (let i = 0; i < keys.length; i++) if (keys[i]! >= 0) fn(vals[i]!);
+    for (let i = 0; i < lens.length; i++) if (lens[i]! >= SLOT_LEN) fn(vals[i]!);
   }
 
   /** The values (slot order). */
   *values(): IterableIterator<V> {
-    const keys = this.keys;
+    const lens = this.lens;
     const vals = this.vals;
-    for (let i = 0; i < keys.length; i++) if (keys[i]! >= 0) yield vals[i]!;
+    for (let i = 0; i < lens.length; i++) if (lens[i]! >= SLOT_LEN) yield vals[i]!;
   }
 
   /** The entries as (prefix, value), in slot order. */
   *entries(): IterableIterator<[Prefix4, V]> {
-    const keys = this.keys;
+    const lens = this.lens;
     const vals = this.vals;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      if (k >= 0) yield [k as Prefix4, vals[i]!];
+    for (let i = 0; i < lens.length; i++) {
+      const l = lens[i]!;
+      if (l >= SLOT_LEN) yield [prefix4Unchecked(this.addrs[i]! >>> 0, l - SLOT_LEN), vals[i]!];
     }
   }
 
@@ -270,23 +277,26 @@ export class Prefix4Table<V> {
    * million prefixes take 2M slots; the grouped home slots keep probes within cached lines.
    */
   private rehash(): void {
-    const oldKeys = this.keys;
-    const oldVals = this.vals;
+    const { addrs: oa, lens: ol, vals: ov } = this;
     let cap = MIN_CAP;
     while (cap < this.count * 2) cap *= 2;
-    this.keys = new Float64Array(cap).fill(EMPTY);
-    this.vals = new Array<V | undefined>(cap).fill(undefined);
+    const addrs = new Int32Array(cap);
+    const lens = new Uint8Array(cap);
+    const vals = new Array<V | undefined>(cap).fill(undefined);
+    this.addrs = addrs;
+    this.lens = lens;
+    this.vals = vals;
     this.mask = cap - 1;
     this.tombs = 0;
-    const keys = this.keys;
-    for (let j = 0; j < oldKeys.length; j++) {
-      const k = oldKeys[j]!;
-      if (k < 0) continue;
-      const addr = Math.floor(k / 64);
-      let i = this.slot0(addr | 0, k - addr * 64);
-      while (keys[i] !== EMPTY) i = (i + 1) & this.mask;
-      keys[i] = k;
-      this.vals[i] = oldVals[j];
+    for (let j = 0; j < ol.length; j++) {
+      const l = ol[j]!;
+      if (l < SLOT_LEN) continue;
+      const a = oa[j]!;
+      let i = this.slot0(a, l - SLOT_LEN);
+      while (lens[i] !== SLOT_EMPTY) i = (i + 1) & this.mask;
+      addrs[i] = a;
+      lens[i] = l;
+      vals[i] = ov[j];
     }
   }
 }

@@ -10,8 +10,10 @@
 //
 // A full table is a million IPv4 prefixes per neighbour, so IPv4 routes (without ADD-PATH ids)
 // live in `Prefix4Slots` (mgd/bgp/prefix-slots.ts): per prefix one slot with the shared
-// attribute set of its UPDATE and a flag byte, no object per route. IPv6 and ADD-PATH routes use
-// maps. Adj-RIB-Out also holds the export work queue (see `AdjRibOut`).
+// attribute set of its UPDATE and a flag byte, no object per route. The set's attributes are the
+// RIB's interned object (a reference per route), not a copy. IPv6 and ADD-PATH routes use maps.
+// Adj-RIB-Out also holds the export work queue (see `AdjRibOut`); outgoing sets are compared by
+// hash and field (`sameOutRoute`), not by a text key.
 
 import { attrsEqual, attrsHash, type AttrInterner, type Attrs } from '../../rib/intern.js';
 import type { NextHop } from '../../rib/types.js';
@@ -171,7 +173,7 @@ export class AdjRibIn {
   markStale(family: number): void {
     if (family === AFISAFI_IPV4_UNICAST) {
       const t = this.plain4;
-      for (let i = 0; i < t.capacity; i++) if (t.prefixAt(i) >= 0) t.flags[i]! |= IN_STALE;
+      for (let i = 0; i < t.capacity; i++) if (t.occupied(i)) t.flags[i]! |= IN_STALE;
     }
     for (const r of this.side.values()) if (familyOf(r.prefix) === family) r.flags |= IN_STALE;
     const f = famIndex(family);
@@ -260,7 +262,7 @@ export class AdjRibIn {
   clear(): void {
     if (this.interner !== undefined) {
       const t = this.plain4;
-      for (let i = 0; i < t.capacity; i++) if (t.prefixAt(i) >= 0) this.drop(t.vals[i]);
+      for (let i = 0; i < t.capacity; i++) if (t.occupied(i)) this.drop(t.vals[i]);
       for (const r of this.side.values()) this.drop(r.set);
     }
     this.plain4.clear();
@@ -484,7 +486,7 @@ export class AdjRibOut {
     const ps: Prefix[] = [];
     const t = this.t4;
     for (let i = 0; i < t.capacity; i++) {
-      if (t.prefixAt(i) >= 0 && t.vals[i] !== undefined) ps.push(t.prefixAt(i) as Prefix4);
+      if (t.occupied(i) && t.vals[i] !== undefined) ps.push(t.prefixAt(i) as Prefix4);
     }
     return ps;
   }

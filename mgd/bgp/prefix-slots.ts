@@ -1,19 +1,20 @@
-// An IPv4 prefix table (same hashing as rib/prefix-map.ts `Prefix4Table`) for per-neighbour state of a full table (Adj-RIB-In, Adj-RIB-Out): open
-// addressing with linear probing over a Float64Array of prefix numbers, a value column and a
-// byte column of flags, addressed by slot. A caller finds a slot once and reads or writes both
+// An IPv4 prefix table (same hashing and keys as rib/prefix-map.ts `Prefix4Table`) for
+// per-neighbour state of a full table (Adj-RIB-In, Adj-RIB-Out): open addressing with linear
+// probing over a column of addresses and one of lengths, a value column and a byte column of
+// flags, addressed by slot. A caller finds a slot once and reads or writes both
 // columns there, so storing "prefix → (shared attribute set, accepted, stale)" costs no object
 // per prefix and one probe per operation. Deleted slots are tombstones until the next rebuild.
 
-import type { Prefix4 } from '../../wire/ip/index.js';
-import { hashPrefix4 } from '../../rib/prefix-map.js';
+import { prefix4Unchecked, type Prefix4 } from '../../wire/ip/index.js';
+import { SLOT_EMPTY, SLOT_LEN, SLOT_TOMB, hashPrefix4 } from '../../rib/prefix-map.js';
 
-const EMPTY = -1;
-const TOMB = -2;
 const MIN_CAP = 16;
 
 /** IPv4 prefix → (value, flags), by slot. */
 export class Prefix4Slots<V> {
-  private keys = new Float64Array(MIN_CAP).fill(EMPTY);
+  // Keys as in `Prefix4Table`: a signed 32-bit address and a length byte that marks free slots.
+  private addrs = new Int32Array(MIN_CAP);
+  private lens = new Uint8Array(MIN_CAP);
   /** Values by slot (undefined in free slots). */
   vals: (V | undefined)[] = new Array<V | undefined>(MIN_CAP).fill(undefined);
   /** Flags by slot (0 in free slots). */
@@ -29,48 +30,62 @@ export class Prefix4Slots<V> {
 
   /** Number of slots (iterate `0 <= i < capacity` with `prefixAt`). */
   get capacity(): number {
-    return this.keys.length;
-  }
-
-  private slot0(p: number): number {
-    const addr = Math.floor(p / 64);
-    return hashPrefix4(addr | 0, p - addr * 64) & this.mask;
+    return this.lens.length;
   }
 
   /** The slot of a prefix, or -1. */
   find(p: Prefix4): number {
-    const keys = this.keys;
-    for (let i = this.slot0(p); ; i = (i + 1) & this.mask) {
-      const k = keys[i]!;
-      if (k === p) return i;
-      if (k === EMPTY) return -1;
+    const a = Math.floor(p / 64);
+    const len = p - a * 64;
+    const addr = a | 0;
+    const l = len + SLOT_LEN;
+    const addrs = this.addrs;
+    const lens = this.lens;
+    const mask = this.mask;
+    for (let i = hashPrefix4(addr, len) & mask; ; i = (i + 1) & mask) {
+      const k = lens[i]!;
+      if (k === l && addrs[i] === addr) return i;
+      if (k === SLOT_EMPTY) return -1;
     }
   }
 
   /** The slot of a prefix, added (value undefined, flags 0) when absent. */
   insert(p: Prefix4): number {
-    if ((this.count + this.tombs + 1) * 4 > this.keys.length * 3) this.rebuild();
-    const keys = this.keys;
+    if ((this.count + this.tombs + 1) * 4 > this.lens.length * 3) this.rebuild();
+    const a = Math.floor(p / 64);
+    const len = p - a * 64;
+    const addr = a | 0;
+    const l = len + SLOT_LEN;
+    const addrs = this.addrs;
+    const lens = this.lens;
+    const mask = this.mask;
     let free = -1;
-    let i = this.slot0(p);
-    for (; ; i = (i + 1) & this.mask) {
-      const k = keys[i]!;
-      if (k === p) return i;
-      if (k === EMPTY) break;
-      if (k === TOMB && free < 0) free = i;
+    let i = hashPrefix4(addr, len) & mask;
+    for (; ; i = (i + 1) & mask) {
+      const k = lens[i]!;
+      if (k === l && addrs[i] === addr) return i;
+      if (k === SLOT_EMPTY) break;
+      if (k === SLOT_TOMB && free < 0) free = i;
     }
     if (free >= 0) {
       i = free;
       this.tombs--;
     }
-    keys[i] = p;
+    addrs[i] = addr;
+    lens[i] = l;
     this.count++;
     return i;
   }
 
+  /** True when a slot holds a prefix. */
+  occupied(i: number): boolean {
+    return this.lens[i]! >= SLOT_LEN;
+  }
+
   /** The prefix in a slot, or a negative number for a free slot. */
   prefixAt(i: number): number {
-    return this.keys[i]!;
+    const l = this.lens[i]!;
+    return l < SLOT_LEN ? -1 : prefix4Unchecked(this.addrs[i]! >>> 0, l - SLOT_LEN);
   }
 
   /**
@@ -78,17 +93,18 @@ export class Prefix4Slots<V> {
    * smaller, which moves the other slots: slot numbers held from before are stale afterwards.
    */
   removeAt(i: number): void {
-    this.keys[i] = TOMB;
+    this.lens[i] = SLOT_TOMB;
     this.vals[i] = undefined;
     this.flags[i] = 0;
     this.tombs++;
     this.count--;
-    if (this.count * 8 < this.keys.length && this.keys.length > MIN_CAP) this.rebuild();
+    if (this.count * 8 < this.lens.length && this.lens.length > MIN_CAP) this.rebuild();
   }
 
   /** Forget everything (and give back a large table's memory). */
   clear(): void {
-    this.keys = new Float64Array(MIN_CAP).fill(EMPTY);
+    this.addrs = new Int32Array(MIN_CAP);
+    this.lens = new Uint8Array(MIN_CAP);
     this.vals = new Array<V | undefined>(MIN_CAP).fill(undefined);
     this.flags = new Uint8Array(MIN_CAP);
     this.mask = MIN_CAP - 1;
@@ -102,21 +118,25 @@ export class Prefix4Slots<V> {
   private rebuild(): void {
     let cap = MIN_CAP;
     while (cap < (this.count + 1) * 2) cap *= 2;
-    const { keys: ok, vals: ov, flags: of } = this;
-    const keys = new Float64Array(cap).fill(EMPTY);
+    const { addrs: oa, lens: ol, vals: ov, flags: of } = this;
+    const addrs = new Int32Array(cap);
+    const lens = new Uint8Array(cap);
     const vals = new Array<V | undefined>(cap).fill(undefined);
     const flags = new Uint8Array(cap);
-    this.keys = keys;
+    this.addrs = addrs;
+    this.lens = lens;
     this.vals = vals;
     this.flags = flags;
     this.mask = cap - 1;
     this.tombs = 0;
-    for (let j = 0; j < ok.length; j++) {
-      const k = ok[j]!;
-      if (k < 0) continue;
-      let i = this.slot0(k);
-      while (keys[i] !== EMPTY) i = (i + 1) & this.mask;
-      keys[i] = k;
+    for (let j = 0; j < ol.length; j++) {
+      const l = ol[j]!;
+      if (l < SLOT_LEN) continue;
+      const a = oa[j]!;
+      let i = hashPrefix4(a, l - SLOT_LEN) & this.mask;
+      while (lens[i] !== SLOT_EMPTY) i = (i + 1) & this.mask;
+      addrs[i] = a;
+      lens[i] = l;
       vals[i] = ov[j];
       flags[i] = of[j]!;
     }
