@@ -49,6 +49,11 @@ export class Attrs {
   readonly clusterLen: number;
   /** The next set in the same hash chain of the interning table. */
   chain: Attrs | undefined = undefined;
+  /**
+   * Scratch for consumers that compute something per set (BGP export keeps its outcomes here, so
+   * it needs no map from sets to outcomes); the RIB neither reads nor writes it.
+   */
+  memo: object | undefined = undefined;
 
   constructor(
     /** `attrsHash` of the attributes. */
@@ -232,10 +237,10 @@ export function attrsEqual(a: PathAttributes, b: PathAttributes): boolean {
 // ===== Interning =====
 
 function freezeSegs(p: readonly AsPathSegment[]): readonly AsPathSegment[] {
-  return Object.freeze(p.map((s) => Object.freeze({ type: s.type, asns: Object.freeze([...s.asns]) })));
+  return Object.freeze(p.map((s) => Object.freeze({ type: s.type, asns: Object.freeze(s.asns.slice()) })));
 }
 
-/** A deep-frozen copy without NEXT_HOP / MP_REACH / MP_UNREACH. */
+/** A deep-frozen copy without NEXT_HOP / MP_REACH / MP_UNREACH (arrays by `slice`: exact size). */
 function canonicalCopy(a: PathAttributes): PathAttributes {
   const c: {
     -readonly [K in keyof PathAttributes]: PathAttributes[K];
@@ -246,13 +251,13 @@ function canonicalCopy(a: PathAttributes): PathAttributes {
   if (a.localPref !== undefined) c.localPref = a.localPref;
   if (a.atomicAggregate !== undefined) c.atomicAggregate = a.atomicAggregate;
   if (a.aggregator !== undefined) c.aggregator = Object.freeze({ ...a.aggregator });
-  if (a.communities !== undefined) c.communities = Object.freeze([...a.communities]);
+  if (a.communities !== undefined) c.communities = Object.freeze(a.communities.slice());
   if (a.originatorId !== undefined) c.originatorId = a.originatorId;
-  if (a.clusterList !== undefined) c.clusterList = Object.freeze([...a.clusterList]);
-  if (a.extCommunities !== undefined) c.extCommunities = Object.freeze([...a.extCommunities]);
+  if (a.clusterList !== undefined) c.clusterList = Object.freeze(a.clusterList.slice());
+  if (a.extCommunities !== undefined) c.extCommunities = Object.freeze(a.extCommunities.slice());
   if (a.as4Path !== undefined) c.as4Path = freezeSegs(a.as4Path);
   if (a.as4Aggregator !== undefined) c.as4Aggregator = Object.freeze({ ...a.as4Aggregator });
-  if (a.largeCommunities !== undefined) c.largeCommunities = Object.freeze([...a.largeCommunities]);
+  if (a.largeCommunities !== undefined) c.largeCommunities = Object.freeze(a.largeCommunities.slice());
   if (a.otc !== undefined) c.otc = a.otc;
   if (a.unknown !== undefined) {
     c.unknown = Object.freeze(

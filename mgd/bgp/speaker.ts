@@ -1303,14 +1303,33 @@ interface ImportVerdict {
   readonly counter: 'unusableNextHop' | 'rejectedByRules' | 'rejectedByPolicy' | undefined;
 }
 
+/** One cached export outcome, kept in a list on the interned attribute set (`Attrs.memo`). */
+interface ExportMemo {
+  /** The `ExportCache` it belongs to (its id, so a gone cache is not kept alive). */
+  readonly owner: number;
+  /** The cache's generation when computed: an older one is stale. */
+  gen: number;
+  fam: number;
+  /** The path's shared part (source, next hops) the outcome was computed for. */
+  shared: object;
+  out: OutRoute | null;
+  next: ExportMemo | undefined;
+}
+
+let nextCacheId = 1;
+
 /**
  * Export outcomes per family for paths of the RIB (an outcome is reused for every prefix whose
  * best path has the same interned attribute set and shared part: same source and next hops),
  * plus a memo of the last path asked for, since consecutive prefixes of one UPDATE share their
- * `Path` object. Cleared whenever what export depends on changes (targets, policies, sources).
+ * `Path` object. Outcomes live on the attribute set itself, in a short list with a cell per
+ * neighbour, family and shared part: no map from sets to outcomes (a full table has tens of
+ * thousands of sets). Cleared, by moving to a new generation, whenever what export depends on
+ * changes (targets, policies, sources).
  */
 class ExportCache {
-  private readonly byFam = new Map<number, WeakMap<object, Map<object, OutRoute | null>>>();
+  private readonly id = nextCacheId++;
+  private gen = 0;
   private lastPath: Path | undefined;
   private lastFam = 0;
   private lastOut: OutRoute | null = null;
@@ -1318,28 +1337,46 @@ class ExportCache {
   /** The cached outcome (null: nothing is sent), or undefined when not cached. */
   get(fam: number, p: Path): OutRoute | null | undefined {
     if (p === this.lastPath && fam === this.lastFam) return this.lastOut;
-    const out = this.byFam.get(fam)?.get(p.attrs)?.get(p.shared);
-    if (out !== undefined) this.memo(fam, p, out);
-    return out;
+    for (let m = p.attrs.memo as ExportMemo | undefined; m !== undefined; m = m.next) {
+      if (m.owner === this.id && m.gen === this.gen && m.fam === fam && m.shared === p.shared) {
+        this.memo(fam, p, m.out);
+        return m.out;
+      }
+    }
+    return undefined;
   }
 
   set(fam: number, p: Path, out: OutRoute | undefined): void {
-    let byAttrs = this.byFam.get(fam);
-    if (byAttrs === undefined) {
-      byAttrs = new WeakMap();
-      this.byFam.set(fam, byAttrs);
+    const o = out ?? null;
+    const a = p.attrs;
+    // Reuse a stale cell of ours (from a cleared generation) before adding one.
+    let cell: ExportMemo | undefined;
+    for (let m = a.memo as ExportMemo | undefined; m !== undefined; m = m.next) {
+      if (m.owner === this.id && (m.gen !== this.gen || (m.fam === fam && m.shared === p.shared))) {
+        cell = m;
+        break;
+      }
     }
-    let byShared = byAttrs.get(p.attrs);
-    if (byShared === undefined) {
-      byShared = new Map();
-      byAttrs.set(p.attrs, byShared);
+    if (cell === undefined) {
+      a.memo = {
+        owner: this.id,
+        gen: this.gen,
+        fam,
+        shared: p.shared,
+        out: o,
+        next: a.memo as ExportMemo | undefined,
+      };
+    } else {
+      cell.gen = this.gen;
+      cell.fam = fam;
+      cell.shared = p.shared;
+      cell.out = o;
     }
-    byShared.set(p.shared, out ?? null);
-    this.memo(fam, p, out ?? null);
+    this.memo(fam, p, o);
   }
 
   clear(): void {
-    this.byFam.clear();
+    this.gen++;
     this.lastPath = undefined;
     this.lastOut = null;
   }
