@@ -76,7 +76,8 @@ export function asPathPrepend(path: readonly AsPathSegment[], asn: number, times
       head.asns.length < MAX_SEGMENT_ASNS
     ) {
       const k = Math.min(left, MAX_SEGMENT_ASNS - head.asns.length);
-      out[0] = { type: head.type, asns: [...new Array<number>(k).fill(asn), ...head.asns] };
+      // concat allocates exactly (a spread would leave spare capacity in a path kept per set).
+      out[0] = { type: head.type, asns: new Array<number>(k).fill(asn).concat(head.asns) };
       left -= k;
     } else {
       const k = Math.min(left, MAX_SEGMENT_ASNS);
