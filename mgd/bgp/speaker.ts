@@ -26,7 +26,7 @@
 import pino from 'pino';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { AttrInterner } from '../../rib/intern.js';
-import type { Entry, Path, PathInput } from '../../rib/rib.js';
+import { sameHops, type Entry, type Path, type PathInput } from '../../rib/rib.js';
 import type { NextHop } from '../../rib/types.js';
 import { buildAnnouncements, buildWithdrawals, endOfRib } from '../../wire/bgp/builder.js';
 import {
@@ -232,6 +232,8 @@ class Neighbor {
   staleFamilies = new Set<number>();
   /** The import verdict of the last route imported (reused for the rest of its UPDATE). */
   lastImport: ImportVerdict | undefined;
+  /** The next hops of the last UPDATE: equal ones are shared (a peer's UPDATEs mostly agree). */
+  lastHops: readonly NextHop[] | undefined;
   /** Export results of prefix-independent export policies (see `ExportCache`). */
   readonly cache = new ExportCache();
 
@@ -696,7 +698,9 @@ export class Speaker implements PeerHandler {
         touched?.add(a.family);
         // The RIB's interned set, held by Adj-RIB-In too: one copy of each set in the daemon.
         const ref = interner.intern(a.attrs);
-        const set: InSet = { attrs: ref.attrs, nexthops: a.nexthops, ref };
+        const last = nb.lastHops;
+        const hops = last !== undefined && sameHops(last, a.nexthops) ? last : (nb.lastHops = a.nexthops);
+        const set: InSet = { attrs: ref.attrs, nexthops: hops, ref };
         const ids = a.pathIds;
         for (let i = 0; i < a.prefixes.length; i++) {
           const prefix = a.prefixes[i]!;
