@@ -131,7 +131,7 @@ export interface SpeakerOptions {
   readonly redistributeStatic?: boolean;
   readonly log?: pino.Logger;
   readonly random?: () => number;
-  /** Prefixes examined per outbound slice (default 2000). */
+  /** Prefixes examined per outbound slice (default 8000: a few milliseconds of work per turn). */
   readonly sliceSize?: number;
   /** Keep stale routes at most this long after the peer is back without its End-of-RIB (s). */
   readonly stalePathTime?: number;
@@ -322,7 +322,7 @@ export class Speaker implements PeerHandler {
     this.clock = opts.clock;
     this.changes = opts.changes;
     this.redistributeStatic = opts.redistributeStatic ?? false;
-    this.sliceSize = opts.sliceSize ?? 2000;
+    this.sliceSize = opts.sliceSize ?? 8000;
     this.stalePathTime = opts.stalePathTime ?? 360;
     this.originSource = `originate:${opts.asn}`;
     for (const s of opts.neighbors) this.addNeighbor(s);

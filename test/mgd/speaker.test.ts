@@ -119,6 +119,7 @@ async function router(
   neighbors: NeighborSettings[],
   originate: Prefix[] = [],
   extraConnected: readonly string[] = [],
+  sliceSize?: number,
 ): Promise<Router> {
   const conn = new MemoryConnectedRoutes();
   conn.set(
@@ -141,6 +142,7 @@ async function router(
     neighbors,
     originate,
     random: () => 0.5,
+    ...(sliceSize !== undefined ? { sliceSize } : {}),
   });
   running.push(speaker);
   await speaker.start();
@@ -696,15 +698,39 @@ describe('full-table dump', () => {
     const N = 50_000;
     const base = a4('100.0.0.0');
     const table = Array.from({ length: N }, (_, i) => prefix4(base + i * 256, 24));
-    const A = await router(net, clock, 65001, ['10.0.12.1'], [nbr('10.0.12.2', 65002, '10.0.12.1')]);
+    // Slices of 2000 prefixes (smaller than the default), so this table's dump takes enough
+    // event-loop turns to span several hold times of fake clock.
+    const SLICE = 2000;
+    const A = await router(
+      net,
+      clock,
+      65001,
+      ['10.0.12.1'],
+      [nbr('10.0.12.2', 65002, '10.0.12.1')],
+      [],
+      [],
+      SLICE,
+    );
     const B = await router(
       net,
       clock,
       65002,
       ['10.0.12.2', '10.0.23.2'],
       [nbr('10.0.12.1', 65001, '10.0.12.2'), nbr('10.0.23.3', 65003, '10.0.23.2')],
+      [],
+      [],
+      SLICE,
     );
-    const C = await router(net, clock, 65003, ['10.0.23.3'], [nbr('10.0.23.2', 65002, '10.0.23.3')]);
+    const C = await router(
+      net,
+      clock,
+      65003,
+      ['10.0.23.3'],
+      [nbr('10.0.23.2', 65002, '10.0.23.3')],
+      [],
+      [],
+      SLICE,
+    );
     await until(
       established([A, '10.0.12.2'], [B, '10.0.12.1'], [B, '10.0.23.3'], [C, '10.0.23.2']),
       clock,
