@@ -16,7 +16,7 @@ import { prefix4 } from '../../../wire/ip/index.js';
 import { DEFAULT_FSM_CONFIG, type FsmConfig, type TransitionReason } from '../../../mgd/bgp/fsm.js';
 import type { LocalSessionSettings } from '../../../mgd/bgp/negotiate.js';
 import { Peer, type PeerHandler } from '../../../mgd/bgp/peer.js';
-import { MemoryNetwork } from '../../../mgd/bgp/transport.js';
+import { MemoryNetwork, type BgpConnection } from '../../../mgd/bgp/transport.js';
 
 const settle = async (rounds = 20) => {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
@@ -51,6 +51,29 @@ const fsm: FsmConfig = {
   connectRetryTime: 5,
   idleHoldTime: 1,
 };
+
+/**
+ * A raw peer at 10.0.0.2 (AS 65002, hold time 9 s) that answers a connection with an OPEN and one
+ * KEEPALIVE and then sends nothing by itself; `onConn` gets the connection first.
+ */
+async function rawPeer(net: MemoryNetwork, onConn: (c: BgpConnection) => void): Promise<void> {
+  await net.transport('10.0.0.2').listen({ host: '10.0.0.2', port: 179 }, (c) => {
+    onConn(c);
+    const open = {
+      type: 1 as const,
+      version: 4,
+      myAs: 65002,
+      holdTime: 9,
+      bgpId: 2,
+      params: [
+        { kind: 'capabilities' as const, capabilities: [{ kind: 'four-octet-as' as const, asn: 65002 }] },
+      ],
+      extendedParams: false,
+    };
+    c.write(encodeMessageBytes(open, DEFAULT_CONTEXT));
+    c.write(encodeMessageBytes({ type: 4 }, DEFAULT_CONTEXT));
+  });
+}
 
 const peers: Peer[] = [];
 afterEach(() => {
@@ -235,24 +258,8 @@ describe('BGP peers in memory', () => {
     const clock = new FakeClock();
     const a = await speaker(net, clock, '10.0.0.1', '10.0.0.2', settings(65001, 1, 65002));
     // A raw peer that answers with an OPEN and one KEEPALIVE, then says nothing more.
-    const t = net.transport('10.0.0.2');
     const got: Uint8Array[] = [];
-    await t.listen({ host: '10.0.0.2', port: 179 }, (c) => {
-      c.onData((d) => got.push(d));
-      const open = {
-        type: 1 as const,
-        version: 4,
-        myAs: 65002,
-        holdTime: 9,
-        bgpId: 2,
-        params: [
-          { kind: 'capabilities' as const, capabilities: [{ kind: 'four-octet-as' as const, asn: 65002 }] },
-        ],
-        extendedParams: false,
-      };
-      c.write(encodeMessageBytes(open, DEFAULT_CONTEXT));
-      c.write(encodeMessageBytes({ type: 4 }, DEFAULT_CONTEXT));
-    });
+    await rawPeer(net, (c) => c.onData((d) => got.push(d)));
     a.peer.start();
     await settle();
     expect(a.peer.state).toBe('Established');
@@ -271,24 +278,8 @@ describe('BGP peers in memory', () => {
     const clock = new FakeClock();
     const a = await speaker(net, clock, '10.0.0.1', '10.0.0.2', settings(65001, 1, 65002));
     // A raw peer: OPEN and one KEEPALIVE, then only UPDATEs (never another KEEPALIVE).
-    const t = net.transport('10.0.0.2');
-    let conn: { write(b: Uint8Array): void } | undefined;
-    await t.listen({ host: '10.0.0.2', port: 179 }, (c) => {
-      conn = c;
-      const open = {
-        type: 1 as const,
-        version: 4,
-        myAs: 65002,
-        holdTime: 9,
-        bgpId: 2,
-        params: [
-          { kind: 'capabilities' as const, capabilities: [{ kind: 'four-octet-as' as const, asn: 65002 }] },
-        ],
-        extendedParams: false,
-      };
-      c.write(encodeMessageBytes(open, DEFAULT_CONTEXT));
-      c.write(encodeMessageBytes({ type: 4 }, DEFAULT_CONTEXT));
-    });
+    let conn: BgpConnection | undefined;
+    await rawPeer(net, (c) => (conn = c));
     a.peer.start();
     await settle();
     expect(a.peer.state).toBe('Established');
