@@ -2,8 +2,8 @@
 // routes, and the lower half that keeps a forwarding table equal to the RIB's selected routes.
 //
 //   config ─▶ MgdDaemon ─┬─▶ Speaker (AS a) ──┐
-//                        ├─▶ Speaker (AS b) ──┤ RouteChanges ─▶ Rib ─▶ bus ─┬─▶ FibSync ─▶ FibBackend
-//                        └─▶ StaticRoutes ────┘                            └─▶ speakers' export
+//                        ├─▶ Speaker (AS b) ──┼─▶ Rib ─┬─ bus ──────────────▶ FibSync ─▶ FibBackend
+//                        └─▶ StaticRoutes ────┘        └─ best-path changes ─▶ speakers' export
 //
 // Reload validates nothing itself: it takes an already validated `MgdConfig`, so a bad file never
 // reaches it. On stop, routes stay in the forwarding table (graceful restart) unless asked to flush.
@@ -18,7 +18,6 @@ import { FibSync } from '../rib/fib/sync.js';
 import { Rib } from '../rib/rib.js';
 import { prefixKey, type AfPrefix } from '../rib/types.js';
 import { formatAddr4, formatPrefix } from '../wire/ip/index.js';
-import { RouteChanges } from './bgp/export.js';
 import { isOriginSink, Speaker, type NeighborStatus } from './bgp/speaker.js';
 import { tcpTransport, type BgpTransport } from './bgp/transport.js';
 import { err, ok, type Result } from '../wire/result.js';
@@ -55,7 +54,6 @@ export interface DaemonOptions {
 export class MgdDaemon {
   readonly log: pino.Logger;
   rib!: Rib;
-  changes!: RouteChanges;
   statics!: StaticRoutes;
   /** The lower half; undefined with the `none` backend (nothing is programmed anywhere). */
   fibSync: FibSync | undefined;
@@ -84,7 +82,6 @@ export class MgdDaemon {
     const cfg = this.config;
     const connected = await this.connectedRoutes();
     this.rib = new Rib({ decision: cfg.decision, ...(connected !== undefined ? { connected } : {}) });
-    this.changes = new RouteChanges(this.rib);
     const backend =
       this.opts.fib ??
       (cfg.fib.backend === 'linux'
@@ -105,7 +102,7 @@ export class MgdDaemon {
     } else {
       this.log.info('no forwarding table: routes are selected and advertised, not installed');
     }
-    this.statics = new StaticRoutes(this.changes);
+    this.statics = new StaticRoutes(this.rib);
     this.statics.set(cfg.staticRoutes);
     if (cfg.routers.every((r) => r.neighbors.length === 0)) void this.fibSync?.ready();
     if (cfg.staticRoutes.length > 0)
@@ -139,7 +136,7 @@ export class MgdDaemon {
       listen,
       transport: this.transport,
       clock: this.clock,
-      changes: this.changes,
+      rib: this.rib,
       neighbors: r.neighbors,
       originate: r.originate,
       redistributeStatic: this.config.redistributeStatic,

@@ -1,6 +1,5 @@
 // The send side of a BGP session after the RIB: which selected route a neighbour gets and with
-// which attributes (RFC 4271 §9.1.3 and §5.1), plus the write path of the protocols that BGP may
-// export (`RouteChanges`).
+// which attributes (RFC 4271 §9.1.3 and §5.1).
 //
 //   RIB best path ─▶ may it go to this peer? ─▶ base attributes ─▶ export policy ─▶ own AS, next hop,
 //   (no sending back; iBGP-learned not to       (LOCAL_PREF/MED     (RFC 8212 default   2-octet form
@@ -10,7 +9,6 @@
 // (a new AS_PATH, a different MED) changes what BGP sends but not the FIB. The speakers therefore
 // follow the RIB's best-path changes (`Rib.onBestChange`), which cover every writer.
 
-import type { Rib, PathInput } from '../../rib/rib.js';
 import type { NextHop } from '../../rib/types.js';
 import { asPathPrepend, forOldSpeaker } from '../../wire/bgp/aspath.js';
 import { Afi, AttrFlag, Origin, Safi, WellKnownCommunity } from '../../wire/bgp/constants.js';
@@ -20,26 +18,6 @@ import { outRoute, type OutRoute } from './adj-rib.js';
 import { evaluatePolicy, type CompiledPolicy } from './policy.js';
 
 // ===== Change feed =====
-
-/** Path writes of the speakers and static routes to the shared RIB. */
-export class RouteChanges {
-  constructor(readonly rib: Rib) {}
-
-  /** Add or replace a path. */
-  add(prefix: Prefix, input: PathInput): void {
-    this.rib.addPath(prefix, input);
-  }
-
-  /** Remove a path; false when it was not there. */
-  remove(prefix: Prefix, source: string, pathId = 0): boolean {
-    return this.rib.removePath(prefix, source, pathId);
-  }
-
-  /** Coalesce RIB work for many writes. */
-  batch<T>(fn: () => T): T {
-    return this.rib.batch(fn);
-  }
-}
 
 // ===== Route classes =====
 

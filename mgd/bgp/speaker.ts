@@ -26,7 +26,7 @@
 import pino from 'pino';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { AttrInterner } from '../../rib/intern.js';
-import { sameHops, type Entry, type Path, type PathInput } from '../../rib/rib.js';
+import { sameHops, type Entry, type Path, type PathInput, type Rib } from '../../rib/rib.js';
 import type { NextHop } from '../../rib/types.js';
 import { buildAnnouncements, buildWithdrawals, endOfRib } from '../../wire/bgp/builder.js';
 import {
@@ -53,7 +53,7 @@ import {
   type InSet,
   type OutRoute,
 } from './adj-rib.js';
-import { exportRoute, type ExportTarget, type PathOrigin, type RouteChanges } from './export.js';
+import { exportRoute, type ExportTarget, type PathOrigin } from './export.js';
 import type { FsmConfig, TransitionReason } from './fsm.js';
 import { nlriCount, parseUpdate, ruleFailure, type ImportSession } from './import.js';
 import type { AddPathMode, LocalSessionSettings, NegotiatedSession } from './negotiate.js';
@@ -125,7 +125,8 @@ export interface SpeakerOptions {
   readonly listen?: { readonly host: string; readonly port: number };
   readonly transport: BgpTransport;
   readonly clock: Clock;
-  readonly changes: RouteChanges;
+  /** The shared RIB the speaker writes its neighbours' and originated routes into. */
+  readonly rib: Rib;
   readonly neighbors: readonly NeighborSettings[];
   readonly originate?: readonly Prefix[];
   readonly redistributeStatic?: boolean;
@@ -301,7 +302,7 @@ export class Speaker implements PeerHandler {
   readonly routerId: Addr4;
   private readonly log: pino.Logger;
   private readonly clock: Clock;
-  private readonly changes: RouteChanges;
+  private readonly rib: Rib;
   private readonly neighbors = new Map<string, Neighbor>();
   private readonly byPeer = new Map<Peer, Neighbor>();
   /** RIB source ids of our neighbours. */
@@ -320,7 +321,7 @@ export class Speaker implements PeerHandler {
     this.routerId = opts.routerId;
     this.log = (opts.log ?? pino({ level: 'silent' })).child({ asn: opts.asn });
     this.clock = opts.clock;
-    this.changes = opts.changes;
+    this.rib = opts.rib;
     this.redistributeStatic = opts.redistributeStatic ?? false;
     this.sliceSize = opts.sliceSize ?? 8000;
     this.stalePathTime = opts.stalePathTime ?? 360;
@@ -332,7 +333,7 @@ export class Speaker implements PeerHandler {
 
   /** Register RIB sources, originate prefixes, listen and start every neighbour. */
   async start(): Promise<void> {
-    const rib = this.changes.rib;
+    const rib = this.rib;
     rib.addSource({ id: this.originSource, kind: 'bgp', ebgp: false, routerId: this.routerId });
     this.unlisten = rib.onBestChange((e) => this.bestChanged(e));
     this.setOriginated(this.opts.originate ?? []);
@@ -381,7 +382,7 @@ export class Speaker implements PeerHandler {
   private addNeighbor(s: NeighborSettings): Neighbor {
     const key = canonical(s.address);
     if (this.neighbors.has(key)) throw new Error(`neighbour ${s.address} configured twice`);
-    const nb = new Neighbor(s, this.changes.rib.interner);
+    const nb = new Neighbor(s, this.rib.interner);
     nb.peer = new Peer(
       s.address,
       {
@@ -500,10 +501,10 @@ export class Speaker implements PeerHandler {
     const want = new Map<number | string, Prefix>();
     for (const p of prefixes) want.set(routeKey(p), p);
     const attrs = { origin: Origin.IGP, asPath: [] };
-    this.changes.batch(() => {
-      for (const p of this.originated) if (!want.has(routeKey(p))) this.changes.remove(p, this.originSource);
+    this.rib.batch(() => {
+      for (const p of this.originated) if (!want.has(routeKey(p))) this.rib.removePath(p, this.originSource);
       for (const p of want.values())
-        this.changes.add(p, { source: this.originSource, attrs, nexthops: isPrefix4(p) ? SINK4 : SINK6 });
+        this.rib.addPath(p, { source: this.originSource, attrs, nexthops: isPrefix4(p) ? SINK4 : SINK6 });
     });
     this.originated = [...want.values()];
   }
@@ -555,7 +556,7 @@ export class Speaker implements PeerHandler {
     const slice = () => {
       if (nb.epoch !== epoch) return;
       const end = Math.min(routes.length, i + REMOVE_SLICE);
-      this.changes.batch(() => {
+      this.rib.batch(() => {
         for (; i < end; i++) {
           const r = routes[i]!;
           if (nb.adjIn.get(r.prefix, r.pathId) !== r.set) continue;
@@ -599,7 +600,7 @@ export class Speaker implements PeerHandler {
     nb.epoch++;
     nb.session = session;
     nb.establishedAt = this.clock.now();
-    this.changes.rib.addSource({
+    this.rib.addSource({
       id: nb.source,
       kind: 'bgp',
       ebgp: !session.ibgp,
@@ -643,7 +644,7 @@ export class Speaker implements PeerHandler {
 
   /** The messages of one received chunk: their UPDATEs go into the RIB as one batch. */
   burst(_peer: Peer, fn: () => void): void {
-    this.changes.batch(fn);
+    this.rib.batch(fn);
   }
 
   /** An UPDATE: into Adj-RIB-In, through the rules and import policy, into the RIB. */
@@ -682,15 +683,15 @@ export class Speaker implements PeerHandler {
     }
     // Families that changed, for maximum-prefix (not collected without a limit to check).
     const touched = nb.settings.maxPrefix === undefined ? undefined : new Set<number>();
-    const interner = this.changes.rib.interner;
-    this.changes.batch(() => {
+    const interner = this.rib.interner;
+    this.rib.batch(() => {
       for (const w of u.withdrawn) {
         const ids = w.pathIds;
         for (let i = 0; i < w.prefixes.length; i++) {
           const prefix = w.prefixes[i]!;
           const pathId = ids?.[i] ?? 0;
           const old = nb.adjIn.remove(prefix, pathId);
-          if (isAccepted(old)) this.changes.remove(prefix, nb.source, pathId);
+          if (isAccepted(old)) this.rib.removePath(prefix, nb.source, pathId);
           if (i === 0) touched?.add(familyOf(prefix));
         }
       }
@@ -850,9 +851,9 @@ export class Speaker implements PeerHandler {
     if (v.counter !== undefined) nb.counters[v.counter]++;
     if (v.accept) {
       // The path input is shared by every prefix of the verdict (one object per UPDATE).
-      this.changes.add(prefix, pathId === 0 ? v.input : { ...v.input, pathId });
+      this.rib.addPath(prefix, pathId === 0 ? v.input : { ...v.input, pathId });
     } else if (wasInRib) {
-      this.changes.remove(prefix, nb.source, pathId);
+      this.rib.removePath(prefix, nb.source, pathId);
     }
   }
 
@@ -997,13 +998,13 @@ export class Speaker implements PeerHandler {
     let i = 0;
     const slice = () => {
       const end = Math.min(routes.length, i + REMOVE_SLICE);
-      this.changes.batch(() => {
+      this.rib.batch(() => {
         for (; i < end; i++) {
           const r = routes[i]!;
           if (!isAccepted(r.flags)) continue;
           const now = nb.adjIn.flagsOf(r.prefix, r.pathId);
           if (isAccepted(now)) continue;
-          this.changes.remove(r.prefix, nb.source, r.pathId);
+          this.rib.removePath(r.prefix, nb.source, r.pathId);
         }
       });
       if (i < routes.length) setImmediate(slice);
@@ -1034,7 +1035,7 @@ export class Speaker implements PeerHandler {
 
   /** Queue a whole family for a neighbour: the RIB's prefixes and what was advertised. */
   private queueFamily(nb: Neighbor, fam: number, force: boolean): void {
-    for (const e of this.changes.rib.entriesOf(fam === AFISAFI_IPV4_UNICAST ? 4 : 6)) {
+    for (const e of this.rib.entriesOf(fam === AFISAFI_IPV4_UNICAST ? 4 : 6)) {
       if (e.nsel === 0) continue;
       nb.adjOut.mark(e.prefix, force);
     }
@@ -1125,7 +1126,7 @@ export class Speaker implements PeerHandler {
   private desired(nb: Neighbor, fam: number, prefix: Prefix): OutRoute | undefined {
     const t = nb.target.get(fam);
     if (t === undefined) return undefined;
-    const e = this.changes.rib.entry(prefix);
+    const e = this.rib.entry(prefix);
     if (e === undefined || e.nsel === 0) return undefined;
     const best = e.first!;
     // Unless the policy looks at prefixes, the result depends only on the path's attribute set,

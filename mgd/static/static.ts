@@ -1,14 +1,14 @@
 // Static routes as a RIB source: IPv4 and IPv6 prefixes with one or more next hops (an address,
 // optionally an interface, which IPv6 link-local next hops need, and a weight), each route with an
 // optional administrative distance that overrides the static default (rib/types.ts
-// DEFAULT_DISTANCES). Writes go through `RouteChanges` so BGP redistribution sees them.
+// DEFAULT_DISTANCES). BGP redistribution hears them through the RIB's best-path changes.
 //
 // A route with its own distance is a path of the source `static:<distance>`; the others are paths
 // of `static`. Replacing the table applies only the difference.
 
 import { formatNextHop, type NextHop } from '../../rib/types.js';
 import { formatPrefix, type Prefix } from '../../wire/ip/index.js';
-import type { RouteChanges } from '../bgp/export.js';
+import type { Rib } from '../../rib/rib.js';
 import { routeKey } from '../bgp/adj-rib.js';
 
 // ===== Routes =====
@@ -38,7 +38,7 @@ export class StaticRoutes {
   private readonly routes = new Map<number | string, StaticRoute>();
   private readonly sources = new Set<string>();
 
-  constructor(private readonly changes: RouteChanges) {}
+  constructor(private readonly rib: Rib) {}
 
   /** Every route, in insertion order. */
   list(): StaticRoute[] {
@@ -50,11 +50,11 @@ export class StaticRoutes {
     const k = routeKey(r.prefix);
     const old = this.routes.get(k);
     if (old !== undefined && contentKey(old) === contentKey(r)) return;
-    this.changes.batch(() => {
+    this.rib.batch(() => {
       const src = this.source(r.distance);
       if (old !== undefined && staticSourceId(old.distance) !== src)
-        this.changes.remove(old.prefix, staticSourceId(old.distance));
-      this.changes.add(r.prefix, { source: src, nexthops: r.nexthops });
+        this.rib.removePath(old.prefix, staticSourceId(old.distance));
+      this.rib.addPath(r.prefix, { source: src, nexthops: r.nexthops });
     });
     this.routes.set(k, r);
   }
@@ -64,7 +64,7 @@ export class StaticRoutes {
     const k = routeKey(prefix);
     const old = this.routes.get(k);
     if (old === undefined) return false;
-    this.changes.remove(old.prefix, staticSourceId(old.distance));
+    this.rib.removePath(old.prefix, staticSourceId(old.distance));
     this.routes.delete(k);
     return true;
   }
@@ -77,7 +77,7 @@ export class StaticRoutes {
       if (want.has(k)) throw new Error(`static route ${formatPrefix(r.prefix)} listed twice`);
       want.set(k, r);
     }
-    this.changes.batch(() => {
+    this.rib.batch(() => {
       for (const [k, r] of [...this.routes]) if (!want.has(k)) this.remove(r.prefix);
       for (const r of want.values()) this.add(r);
     });
@@ -87,7 +87,7 @@ export class StaticRoutes {
   private source(distance: number | undefined): string {
     const id = staticSourceId(distance);
     if (!this.sources.has(id)) {
-      this.changes.rib.addSource({
+      this.rib.addSource({
         id,
         kind: 'static',
         ...(distance !== undefined ? { distance } : {}),

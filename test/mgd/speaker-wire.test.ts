@@ -38,7 +38,6 @@ import {
   type Prefix,
   type Prefix4,
 } from '../../wire/ip/index.js';
-import { RouteChanges } from '../../mgd/bgp/export.js';
 import { DEFAULT_FSM_CONFIG } from '../../mgd/bgp/fsm.js';
 import { compilePolicy, type CompiledPolicy } from '../../mgd/bgp/policy.js';
 import { NEIGHBOR_DEFAULTS, Speaker, type NeighborSettings } from '../../mgd/bgp/speaker.js';
@@ -87,7 +86,6 @@ async function dut(
     ['lo', 'eth0'],
   );
   const rib = new Rib({ connected: conn });
-  const changes = new RouteChanges(rib);
   const settings: NeighborSettings = {
     port: 179,
     fsm: { ...DEFAULT_FSM_CONFIG, holdTime: 90, keepaliveTime: 30, connectRetryTime: 30, passive: true },
@@ -108,13 +106,13 @@ async function dut(
     listen: { host: addr, port: 179 },
     transport: net.transport(addr),
     clock,
-    changes,
+    rib,
     neighbors: [settings],
     originate,
   });
   speakers.push(speaker);
   await speaker.start();
-  return { speaker, rib, changes };
+  return { speaker, rib };
 }
 
 /** A peer driven by hand: raw messages out, decoded messages in. */

@@ -24,7 +24,6 @@ import {
   type Prefix4,
 } from '../../wire/ip/index.js';
 import { DEFAULT_FSM_CONFIG } from '../../mgd/bgp/fsm.js';
-import { RouteChanges } from '../../mgd/bgp/export.js';
 import { compilePolicy, type CompiledPolicy, type PolicyConfig } from '../../mgd/bgp/policy.js';
 import { NEIGHBOR_DEFAULTS, Speaker, type NeighborSettings } from '../../mgd/bgp/speaker.js';
 import { MemoryNetwork, type BgpTransport, type Listener } from '../../mgd/bgp/transport.js';
@@ -102,7 +101,6 @@ function nbr(address: string, remoteAsn: number, localAddress: string, extra: Ex
 interface Router {
   readonly speaker: Speaker;
   readonly rib: Rib;
-  readonly changes: RouteChanges;
 }
 
 const running: Speaker[] = [];
@@ -131,14 +129,13 @@ async function router(
     ['lo', ...[...addrs, ...extraConnected].map((_, i) => `eth${i}`)],
   );
   const rib = new Rib({ connected: conn });
-  const changes = new RouteChanges(rib);
   const speaker = new Speaker({
     asn,
     routerId: a4(addrs[0]!),
     listen: { host: '0.0.0.0', port: 179 },
     transport: multiTransport(net, addrs),
     clock,
-    changes,
+    rib,
     neighbors,
     originate,
     random: () => 0.5,
@@ -146,7 +143,7 @@ async function router(
   });
   running.push(speaker);
   await speaker.start();
-  return { speaker, rib, changes };
+  return { speaker, rib };
 }
 
 const established =
@@ -844,7 +841,6 @@ describe('several speakers on one RIB', () => {
       ['lo', 'eth0', 'eth1'],
     );
     const rib = new Rib({ connected: conn });
-    const changes = new RouteChanges(rib);
     const mk = (asn: number, addr: string, n: NeighborSettings, orig: Prefix[]) => {
       const s = new Speaker({
         asn,
@@ -852,7 +848,7 @@ describe('several speakers on one RIB', () => {
         listen: { host: addr, port: 179 },
         transport: multiTransport(net, [addr]),
         clock,
-        changes,
+        rib,
         neighbors: [n],
         originate: orig,
       });

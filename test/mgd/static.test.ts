@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { MemoryConnectedRoutes } from '../../rib/connected.js';
 import { Rib } from '../../rib/rib.js';
 import { parseAddr4, parseAddr6, parsePrefix, prefix4, type Prefix } from '../../wire/ip/index.js';
-import { RouteChanges } from '../../mgd/bgp/export.js';
 import { StaticRoutes, staticSourceId } from '../../mgd/static/static.js';
 
 const P = (s: string): Prefix => {
@@ -23,10 +22,9 @@ function setup() {
   const conn = new MemoryConnectedRoutes();
   conn.set([{ afi: 4, prefix: prefix4(A4('10.0.0.0'), 24), ifname: 'eth0' }], ['eth0', 'eth1']);
   const rib = new Rib({ connected: conn });
-  const changes = new RouteChanges(rib);
   const touched: Prefix[] = [];
   rib.onBestChange((e) => touched.push(e.prefix));
-  return { rib, changes, statics: new StaticRoutes(changes), touched };
+  return { rib, statics: new StaticRoutes(rib), touched };
 }
 
 describe('static routes', () => {
@@ -55,10 +53,10 @@ describe('static routes', () => {
   });
 
   it('beats BGP by default and loses with a distance above BGP', () => {
-    const { rib, statics, changes } = setup();
+    const { rib, statics } = setup();
     rib.addSource({ id: 'bgp:10.0.0.9', kind: 'bgp', ebgp: true, peerAddr: A4('10.0.0.9'), routerId: 9 });
     const p = P('198.51.100.0/24');
-    changes.add(p, { source: 'bgp:10.0.0.9', attrs: { origin: 0 }, nexthops: [{ addr: A4('10.0.0.9') }] });
+    rib.addPath(p, { source: 'bgp:10.0.0.9', attrs: { origin: 0 }, nexthops: [{ addr: A4('10.0.0.9') }] });
     statics.add({ prefix: p, nexthops: [{ addr: A4('10.0.0.1') }] });
     expect(rib.selected(p)?.paths[0]?.source.id).toBe('static');
     statics.add({ prefix: p, nexthops: [{ addr: A4('10.0.0.1') }], distance: 200 });
