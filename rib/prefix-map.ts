@@ -106,8 +106,6 @@ export function hashPrefix4(addr: number, len: number): number {
 
 // Slot keys are two columns: the address as a signed 32-bit integer, and a length byte that
 // also marks free slots (5 bytes a slot instead of an 8-byte prefix number; integer compares).
-// `Prefix4Table` here and mgd/bgp's `Prefix4Slots` share the probing below; column lengths are
-// powers of two.
 /** Length byte of a slot never used. */
 export const SLOT_EMPTY = 0;
 /** Length byte of a slot whose prefix was deleted (a tombstone until the next rebuild). */
@@ -116,48 +114,12 @@ export const SLOT_TOMB = 1;
 export const SLOT_LEN = 2;
 const MIN_CAP = 16;
 
-/** The slot of the prefix `addr` (signed 32-bit) / `len` in key columns, or -1. */
-export function findSlot(addrs: Int32Array, lens: Uint8Array, addr: number, len: number): number {
-  const mask = lens.length - 1;
-  const l = len + SLOT_LEN;
-  for (let i = hashPrefix4(addr, len) & mask; ; i = (i + 1) & mask) {
-    const k = lens[i]!;
-    if (k === l && addrs[i] === addr) return i;
-    if (k === SLOT_EMPTY) return -1;
-  }
-}
-
-/**
- * The slot of the prefix `addr`/`len` in key columns; when absent, -1 minus the slot it would
- * take (the first tombstone on its probe path, else the empty slot that ended it).
- */
-export function seekSlot(addrs: Int32Array, lens: Uint8Array, addr: number, len: number): number {
-  const mask = lens.length - 1;
-  const l = len + SLOT_LEN;
-  let free = -1;
-  let i = hashPrefix4(addr, len) & mask;
-  for (; ; i = (i + 1) & mask) {
-    const k = lens[i]!;
-    if (k === l && addrs[i] === addr) return i;
-    if (k === SLOT_EMPTY) break;
-    if (k === SLOT_TOMB && free < 0) free = i;
-  }
-  return -1 - (free >= 0 ? free : i);
-}
-
-/** A free slot for the prefix `addr`/`len` in columns being rebuilt (no tombstones, not present). */
-export function placeSlot(lens: Uint8Array, addr: number, len: number): number {
-  const mask = lens.length - 1;
-  let i = hashPrefix4(addr, len) & mask;
-  while (lens[i] !== SLOT_EMPTY) i = (i + 1) & mask;
-  return i;
-}
-
 /** An open-addressing hash table from IPv4 prefixes to values (iteration in slot order). */
 export class Prefix4Table<V> {
   private addrs = new Int32Array(MIN_CAP);
   private lens = new Uint8Array(MIN_CAP);
   private vals: (V | undefined)[] = new Array<V | undefined>(MIN_CAP).fill(undefined);
+  private mask = MIN_CAP - 1;
   private count = 0;
   /** Deleted slots (kept as tombstones until the next rehash). */
   private tombs = 0;
@@ -167,12 +129,28 @@ export class Prefix4Table<V> {
     return this.count;
   }
 
-  // The `…At` methods take the address and length as two small integers, so a caller holding
-  // them never boxes a prefix number.
+  // Address (as a signed 32-bit integer) and length mixed into 32 bits. The `…At` methods take
+  // the two small integers, so a caller holding them never boxes a prefix number.
+  private slot0(addr: number, len: number): number {
+    return hashPrefix4(addr, len) & this.mask;
+  }
+
+  /** The slot holding the prefix, or -1. */
+  private find(addr: number, len: number): number {
+    const addrs = this.addrs;
+    const lens = this.lens;
+    const mask = this.mask;
+    const l = len + SLOT_LEN;
+    for (let i = this.slot0(addr, len); ; i = (i + 1) & mask) {
+      const k = lens[i]!;
+      if (k === l && addrs[i] === addr) return i;
+      if (k === SLOT_EMPTY) return -1;
+    }
+  }
 
   /** The value for the prefix `addr`/`len` (`addr` as a signed or unsigned 32-bit integer). */
   getAt(addr: number, len: number): V | undefined {
-    const i = findSlot(this.addrs, this.lens, addr | 0, len);
+    const i = this.find(addr | 0, len);
     return i < 0 ? undefined : this.vals[i];
   }
 
@@ -193,14 +171,26 @@ export class Prefix4Table<V> {
    * the slot, negated minus one when it was claimed now (the caller then stores the value).
    */
   private claim(a: number, len: number): number {
-    const c = seekSlot(this.addrs, this.lens, a, len);
-    if (c >= 0) return c;
-    const i = -1 - c;
-    if (this.lens[i] === SLOT_TOMB) this.tombs--;
-    this.addrs[i] = a;
-    this.lens[i] = len + SLOT_LEN;
+    const addrs = this.addrs;
+    const lens = this.lens;
+    const mask = this.mask;
+    const l = len + SLOT_LEN;
+    let tomb = -1;
+    let i = this.slot0(a, len);
+    for (; ; i = (i + 1) & mask) {
+      const k = lens[i]!;
+      if (k === l && addrs[i] === a) return i;
+      if (k === SLOT_EMPTY) break;
+      if (k === SLOT_TOMB && tomb < 0) tomb = i;
+    }
+    if (tomb >= 0) {
+      i = tomb;
+      this.tombs--;
+    }
+    addrs[i] = a;
+    lens[i] = l;
     this.count++;
-    return c;
+    return -1 - i;
   }
 
   /** Set the value for the prefix `addr`/`len`. */
@@ -237,7 +227,7 @@ export class Prefix4Table<V> {
 
   /** Remove the prefix `addr`/`len`; true if it was present. */
   deleteAt(addr: number, len: number): boolean {
-    const i = findSlot(this.addrs, this.lens, addr | 0, len);
+    const i = this.find(addr | 0, len);
     if (i < 0) return false;
     this.lens[i] = SLOT_TOMB;
     this.vals[i] = undefined;
@@ -252,6 +242,7 @@ export class Prefix4Table<V> {
     this.addrs = new Int32Array(MIN_CAP);
     this.lens = new Uint8Array(MIN_CAP);
     this.vals = new Array<V | undefined>(MIN_CAP).fill(undefined);
+    this.mask = MIN_CAP - 1;
     this.count = 0;
     this.tombs = 0;
   }
@@ -295,12 +286,15 @@ export class Prefix4Table<V> {
     this.addrs = addrs;
     this.lens = lens;
     this.vals = vals;
+    this.mask = cap - 1;
     this.tombs = 0;
     for (let j = 0; j < ol.length; j++) {
       const l = ol[j]!;
       if (l < SLOT_LEN) continue;
-      const i = placeSlot(lens, oa[j]!, l - SLOT_LEN);
-      addrs[i] = oa[j]!;
+      const a = oa[j]!;
+      let i = this.slot0(a, l - SLOT_LEN);
+      while (lens[i] !== SLOT_EMPTY) i = (i + 1) & this.mask;
+      addrs[i] = a;
       lens[i] = l;
       vals[i] = ov[j];
     }

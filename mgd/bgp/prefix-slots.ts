@@ -6,7 +6,7 @@
 // per prefix and one probe per operation. Deleted slots are tombstones until the next rebuild.
 
 import { prefix4Unchecked, type Prefix4 } from '../../wire/ip/index.js';
-import { SLOT_LEN, SLOT_TOMB, findSlot, placeSlot, seekSlot } from '../../rib/prefix-map.js';
+import { SLOT_EMPTY, SLOT_LEN, SLOT_TOMB, hashPrefix4 } from '../../rib/prefix-map.js';
 
 const MIN_CAP = 16;
 
@@ -19,6 +19,7 @@ export class Prefix4Slots<V> {
   vals: (V | undefined)[] = new Array<V | undefined>(MIN_CAP).fill(undefined);
   /** Flags by slot (0 in free slots). */
   flags = new Uint8Array(MIN_CAP);
+  private mask = MIN_CAP - 1;
   private count = 0;
   private tombs = 0;
 
@@ -35,21 +36,43 @@ export class Prefix4Slots<V> {
   /** The slot of a prefix, or -1. */
   find(p: Prefix4): number {
     const a = Math.floor(p / 64);
-    return findSlot(this.addrs, this.lens, a | 0, p - a * 64);
+    const len = p - a * 64;
+    const addr = a | 0;
+    const l = len + SLOT_LEN;
+    const addrs = this.addrs;
+    const lens = this.lens;
+    const mask = this.mask;
+    for (let i = hashPrefix4(addr, len) & mask; ; i = (i + 1) & mask) {
+      const k = lens[i]!;
+      if (k === l && addrs[i] === addr) return i;
+      if (k === SLOT_EMPTY) return -1;
+    }
   }
 
   /** The slot of a prefix, added (value undefined, flags 0) when absent. */
   insert(p: Prefix4): number {
     if ((this.count + this.tombs + 1) * 4 > this.lens.length * 3) this.rebuild();
     const a = Math.floor(p / 64);
-    const addr = a | 0;
     const len = p - a * 64;
-    const c = seekSlot(this.addrs, this.lens, addr, len);
-    if (c >= 0) return c;
-    const i = -1 - c;
-    if (this.lens[i] === SLOT_TOMB) this.tombs--;
-    this.addrs[i] = addr;
-    this.lens[i] = len + SLOT_LEN;
+    const addr = a | 0;
+    const l = len + SLOT_LEN;
+    const addrs = this.addrs;
+    const lens = this.lens;
+    const mask = this.mask;
+    let free = -1;
+    let i = hashPrefix4(addr, len) & mask;
+    for (; ; i = (i + 1) & mask) {
+      const k = lens[i]!;
+      if (k === l && addrs[i] === addr) return i;
+      if (k === SLOT_EMPTY) break;
+      if (k === SLOT_TOMB && free < 0) free = i;
+    }
+    if (free >= 0) {
+      i = free;
+      this.tombs--;
+    }
+    addrs[i] = addr;
+    lens[i] = l;
     this.count++;
     return i;
   }
@@ -84,6 +107,7 @@ export class Prefix4Slots<V> {
     this.lens = new Uint8Array(MIN_CAP);
     this.vals = new Array<V | undefined>(MIN_CAP).fill(undefined);
     this.flags = new Uint8Array(MIN_CAP);
+    this.mask = MIN_CAP - 1;
     this.count = 0;
     this.tombs = 0;
   }
@@ -103,12 +127,14 @@ export class Prefix4Slots<V> {
     this.lens = lens;
     this.vals = vals;
     this.flags = flags;
+    this.mask = cap - 1;
     this.tombs = 0;
     for (let j = 0; j < ol.length; j++) {
       const l = ol[j]!;
       if (l < SLOT_LEN) continue;
       const a = oa[j]!;
-      const i = placeSlot(lens, a, l - SLOT_LEN);
+      let i = hashPrefix4(a, l - SLOT_LEN) & this.mask;
+      while (lens[i] !== SLOT_EMPTY) i = (i + 1) & this.mask;
       addrs[i] = a;
       lens[i] = l;
       vals[i] = ov[j];
