@@ -48,6 +48,7 @@ import { validateConfig } from './config/load.js';
 import { EMBEDDED_DEFAULT_CONFIG } from './config/schema.js';
 import { MgdDaemon, OriginSinkFilter } from './daemon.js';
 import { mgdMetrics, NEIGHBOR_COUNTERS, snakeCase } from './metrics.js';
+import { firstPath, pathCount, prefixOf, selectedCount } from '../rib/entry.js';
 
 // ===== Error catalogue =====
 
@@ -471,7 +472,7 @@ function attrPart(a: Attrs): AttrPart {
 }
 
 function routeBody(e: Entry, text: string, attrCache: Map<Attrs, AttrPart>): RouteBody {
-  const best = e.first as Path;
+  const best = firstPath(e) as Path;
   let part = attrCache.get(best.attrs);
   if (part === undefined) {
     part = attrPart(best.attrs);
@@ -481,8 +482,8 @@ function routeBody(e: Entry, text: string, attrCache: Map<Attrs, AttrPart>): Rou
   return {
     prefix: text,
     next_hops: e.hops.map(hopBody),
-    selected_paths: e.nsel,
-    paths: e.count,
+    selected_paths: selectedCount(e),
+    paths: pathCount(e),
     best: {
       source: src.id,
       protocol: src.kind,
@@ -520,7 +521,7 @@ export function selectPage<K>(
     ents[j] = e;
   };
   forEach((e) => {
-    if (e.nsel === 0) return;
+    if (selectedCount(e) === 0) return;
     total++;
     const k = keyOf(e);
     if (after !== undefined && compare(k, after) <= 0) return;
@@ -679,7 +680,7 @@ function ribPage(d: MgdDaemon, family: 4 | 6, q: RibQuery): RibPage {
     const p = parseFamilyPrefix(family, q.prefix, 'query.prefix');
     const e = d.rib.entry(p);
     const routes =
-      e !== undefined && e.nsel > 0 ? [routeBody(e, formatFamilyPrefix(family, p), attrCache)] : [];
+      e !== undefined && selectedCount(e) > 0 ? [routeBody(e, formatFamilyPrefix(family, p), attrCache)] : [];
     return { family: name, routes };
   }
   const limit = q.limit !== undefined ? Number(q.limit) : RIB_PAGE_DEFAULT;
@@ -692,7 +693,7 @@ function ribPage(d: MgdDaemon, family: 4 | 6, q: RibQuery): RibPage {
       q.after !== undefined ? (parseFamilyPrefix(4, q.after, 'query.after') as Prefix4) : undefined;
     ({ page, total, more } = selectPage(
       (fn) => d.rib.forEachEntryOf(afi, fn),
-      (e) => e.prefix as Prefix4,
+      (e) => prefixOf(e) as Prefix4,
       comparePrefix4,
       after,
       limit,
@@ -702,7 +703,7 @@ function ribPage(d: MgdDaemon, family: 4 | 6, q: RibQuery): RibPage {
       q.after !== undefined ? (parseFamilyPrefix(6, q.after, 'query.after') as Prefix6) : undefined;
     ({ page, total, more } = selectPage(
       (fn) => d.rib.forEachEntryOf(afi, fn),
-      (e) => e.prefix as Prefix6,
+      (e) => prefixOf(e) as Prefix6,
       comparePrefix6,
       after,
       limit,

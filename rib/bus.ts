@@ -14,7 +14,7 @@
 // equals the RIB.
 //
 // The RIB's own changes take a path without per-change objects or hashing (`publishRoute`): each
-// of the first MAX_FAST_SUBSCRIBERS subscribers owns two bits of the prefix's `RouteState` ("pending here",
+// of the first MAX_FAST_SUBSCRIBERS subscribers owns two bits of the prefix's RIB entry ("pending here",
 // "had it before") and a list of the states pending for it; the event is built when the
 // subscriber drains, from the state as it is then. A state the RIB has dropped (prefix gone) and
 // a newer state for the same prefix can both be pending; a drain merges the two.
@@ -23,6 +23,7 @@ import type { Afi, NextHop } from './types.js';
 import type { Prefix4, Prefix6 } from '../wire/ip/index.js';
 import { Prefix4Map, Prefix6Map } from './prefix-map.js';
 import { key6 } from '../wire/ip/index.js';
+import { afiOf, busBitsOf, isDropped, prefixOf, setBusBits, type Entry } from './entry.js';
 
 // ===== Events =====
 
@@ -66,21 +67,9 @@ export interface SourceState {
 export type RouteEvent = RouteSelected | RouteChanged | RouteRemoved;
 export type RibEvent = RouteEvent | NextHopState | SourceState;
 
-/** A prefix's forwarding state as its owner (the RIB) keeps it; subscribers read it when they drain. */
-export interface RouteState {
-  readonly afi: Afi;
-  readonly prefix: Prefix4 | Prefix6;
-  /** The forwarding next hops now (empty: not selected). */
-  readonly hops: readonly NextHop[];
-  /** The owner no longer holds this state (the prefix went; a newer state may exist for it). */
-  readonly dropped: boolean;
-  /** Bookkeeping of the bus (two bits per subscriber); start at 0 and leave alone. */
-  busBits: number;
-}
-
 /**
  * Subscribers that take the RIB's changes without per-change objects (two bits each in
- * `busBits`, which therefore holds up to 10 bits).
+ * a RIB entry's bus bits, which therefore hold up to 10 bits).
  */
 export const MAX_FAST_SUBSCRIBERS = 5;
 
@@ -114,7 +103,7 @@ export class Subscriber {
   private readonly v6 = new Prefix6Map<Slot>();
   private readonly other = new Map<string, RibEvent>();
   /** Route states pending here (fast path), from `head` on. */
-  private states: RouteState[] = [];
+  private states: Entry[] = [];
   private head = 0;
   private readyCb: (() => void) | undefined;
   private scheduled = false;
@@ -123,7 +112,7 @@ export class Subscriber {
   constructor(
     readonly name: string,
     private readonly bus: EventBus,
-    /** Index of the two bits this subscriber owns in `RouteState.busBits`, or -1. */
+    /** Index of the two bits this subscriber owns in a RIB entry's bus bits (`busBitsOf`), or -1. */
     readonly slot: number = -1,
   ) {}
 
@@ -166,12 +155,12 @@ export class Subscriber {
   }
 
   /** Note a change of a route state (called by the bus for fast subscribers). */
-  pushState(st: RouteState, before: readonly NextHop[]): void {
+  pushState(st: Entry, before: readonly NextHop[]): void {
     const pend = 1 << (2 * this.slot);
-    const bits = st.busBits;
+    const bits = busBitsOf(st);
     if ((bits & pend) !== 0) return;
     const had = pend << 1;
-    st.busBits = before.length > 0 ? bits | pend | had : (bits | pend) & ~had;
+    setBusBits(st, before.length > 0 ? bits | pend | had : (bits | pend) & ~had);
     this.states.push(st);
     if (this.readyCb !== undefined && !this.scheduled) this.schedule();
   }
@@ -217,12 +206,13 @@ export class Subscriber {
     const first = out.length;
     for (let i = this.head; i < end; i++) {
       const st = states[i]!;
-      const bits = st.busBits;
-      st.busBits = bits & ~(pend | had);
+      const bits = busBitsOf(st);
+      setBusBits(st, bits & ~(pend | had));
       let hadBefore = (bits & had) !== 0;
-      if (seen !== undefined || st.dropped) {
+      if (seen !== undefined || isDropped(st)) {
         seen ??= new Map();
-        const k = typeof st.prefix === 'number' ? st.prefix : key6(st.prefix);
+        const p = prefixOf(st);
+        const k = typeof p === 'number' ? p : key6(p);
         const at = seen.get(k);
         if (at !== undefined) {
           hadBefore = (at & 1) === 1;
@@ -257,7 +247,10 @@ export class Subscriber {
   close(): void {
     this.closed = true;
     const mask = ~(3 << (2 * this.slot));
-    for (let i = this.head; i < this.states.length; i++) this.states[i]!.busBits &= mask;
+    for (let i = this.head; i < this.states.length; i++) {
+      const st = this.states[i]!;
+      setBusBits(st, busBitsOf(st) & mask);
+    }
     this.states = [];
     this.head = 0;
     this.bus.unsubscribe(this);
@@ -265,13 +258,14 @@ export class Subscriber {
 }
 
 /** The event telling a subscriber that had (or had not) the prefix what its state is now. */
-function routeEvent(st: RouteState, hadBefore: boolean): RouteEvent | undefined {
+function routeEvent(st: Entry, hadBefore: boolean): RouteEvent | undefined {
   const hops = st.hops;
-  if (hops.length === 0)
-    return hadBefore ? { type: 'route-removed', afi: st.afi, prefix: st.prefix } : undefined;
+  const afi = afiOf(st);
+  const prefix = prefixOf(st);
+  if (hops.length === 0) return hadBefore ? { type: 'route-removed', afi, prefix } : undefined;
   return hadBefore
-    ? { type: 'route-changed', afi: st.afi, prefix: st.prefix, nexthops: hops }
-    : { type: 'route-selected', afi: st.afi, prefix: st.prefix, nexthops: hops };
+    ? { type: 'route-changed', afi, prefix, nexthops: hops }
+    : { type: 'route-selected', afi, prefix, nexthops: hops };
 }
 
 // Placeholder for an event merged away while a drain merges a prefix's two states.
@@ -335,7 +329,7 @@ export class EventBus {
    * subscribers build the event when they drain; only listeners and subscribers beyond the
    * first MAX_FAST_SUBSCRIBERS get an event object now).
    */
-  publishRoute(st: RouteState, before: readonly NextHop[]): void {
+  publishRoute(st: Entry, before: readonly NextHop[]): void {
     const subs = this.subs;
     let ev: RouteEvent | undefined;
     for (let i = 0; i < subs.length; i++) {
@@ -350,6 +344,6 @@ export class EventBus {
   }
 }
 
-function changeEvent(st: RouteState, before: readonly NextHop[]): RouteEvent {
-  return routeEvent(st, before.length > 0) ?? { type: 'route-removed', afi: st.afi, prefix: st.prefix };
+function changeEvent(st: Entry, before: readonly NextHop[]): RouteEvent {
+  return routeEvent(st, before.length > 0) ?? { type: 'route-removed', afi: afiOf(st), prefix: prefixOf(st) };
 }

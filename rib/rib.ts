@@ -35,7 +35,42 @@
 import { decideCode, multipathCount, rank, Step, type Candidate, type SourceView } from './decision.js';
 import { Prefix4Table, Prefix6Map } from './prefix-map.js';
 import { AttrInterner, type Attrs } from './intern.js';
-import { EventBus, type RouteState } from './bus.js';
+import { EventBus } from './bus.js';
+import {
+  EMPTY_HOPS,
+  NO_PATHS,
+  NSEL_MASK,
+  afiOf,
+  appendPath,
+  covers4,
+  firstPath,
+  indexOfPath,
+  isChanged,
+  isDirty,
+  isDropped,
+  isMarked,
+  markDropped,
+  newEntry,
+  newEntry4,
+  pathAt,
+  pathCount,
+  pathsOf,
+  prefixOf,
+  removeFrom,
+  removePathAt,
+  replacePathAt,
+  selectedCount,
+  setChanged,
+  setDirty,
+  setMarked,
+  setPaths,
+  setSelectedCount,
+  setTwo,
+  usesList,
+  type Entry,
+} from './entry.js';
+
+export type { Entry } from './entry.js';
 import type { ConnectedRoutes } from './connected.js';
 import {
   DEFAULT_DECISION,
@@ -52,7 +87,6 @@ import {
   isPrefix4,
   mask4,
   mask6Word,
-  prefix4Unchecked,
   prefix6,
   type Addr4,
   type Addr6,
@@ -180,11 +214,11 @@ export class NhList {
     if (this.users.length < 64 || this.users.length < 2 * this.refs) return;
     const live: Entry[] = [];
     for (const e of this.users) {
-      if (e.marked || !e.usesList(this)) continue;
-      e.marked = true;
+      if (isMarked(e) || !usesList(e, this)) continue;
+      setMarked(e, true);
       live.push(e);
     }
-    for (const e of live) e.marked = false;
+    for (const e of live) setMarked(e, false);
     this.users = live;
   }
 }
@@ -253,255 +287,6 @@ export class Path implements Candidate {
     return this.shared.source.up && this.usableHops(entry).length > 0;
   }
 }
-
-/**
- * All paths of one prefix, best first; the first `nsel` are selected. Up to two paths (the
- * common case: one or two neighbours) are held inline in `p0`/`p1`; three or more live in an
- * exact-size array held in `p1` while `p0` is null. This saves a per-prefix array, and the
- * object has five fields (it is the one object per prefix, so its size is what a full table's
- * minor GCs copy).
- */
-export class Entry implements RouteState {
-  private p0: Path | null = null;
-  private p1: Path | readonly Path[] | null = null;
-  /** Forwarding next hops of the selected paths (empty when nothing is selected). */
-  hops: readonly NextHop[] = EMPTY_HOPS;
-  // The selected count (low 10 bits), four flags, an IPv4 prefix length (6 bits) and the event bus's
-  // bits (bits 20-29, see rib/bus.ts) share one small integer.
-  private bits = 0;
-
-  // The prefix: an IPv4 prefix number (above the small-integer range) would be a separate heap
-  // number per entry, so IPv4 keeps its address as a signed 32-bit small integer in `key` (and
-  // its length in `bits`); IPv6 keeps the Prefix6 object in `key`.
-  private readonly key: number | Prefix6;
-
-  constructor(prefix: Prefix4 | Prefix6) {
-    if (typeof prefix === 'number') {
-      const addr = Math.floor(prefix / 64);
-      this.key = addr | 0;
-      this.bits = (prefix - addr * 64) << LEN_SHIFT;
-    } else {
-      this.key = prefix;
-    }
-  }
-
-  /** The prefix length of an IPv4 entry (an IPv6 entry's length is in its Prefix6). */
-  private get len(): number {
-    return (this.bits >>> LEN_SHIFT) & 0x3f;
-  }
-
-  /** The paths when there are three or more, else null. */
-  private get more(): readonly Path[] | null {
-    return this.p0 === null ? (this.p1 as readonly Path[] | null) : null;
-  }
-
-  /** The prefix. */
-  get prefix(): Prefix4 | Prefix6 {
-    const k = this.key;
-    return typeof k === 'number' ? prefix4Unchecked(k >>> 0, this.len) : k;
-  }
-
-  /** The address family. */
-  get afi(): Afi {
-    return typeof this.key === 'number' ? 4 : 6;
-  }
-
-  /** True when this is an IPv4 entry whose prefix covers the IPv4 address `addr`. */
-  covers4(addr: number): boolean {
-    const k = this.key;
-    return typeof k === 'number' && ((addr & mask4(this.len)) | 0) === k;
-  }
-
-  /** Remove this entry's prefix from the table of its family. */
-  removeFrom(t4: Prefix4Table<Entry>, t6: Prefix6Map<Entry>): void {
-    const k = this.key;
-    if (typeof k === 'number') t4.deleteAt(k, this.len);
-    else t6.delete(k);
-  }
-
-  /** Number of paths. */
-  get count(): number {
-    if (this.p0 === null) return this.p1 === null ? 0 : (this.p1 as readonly Path[]).length;
-    return this.p1 === null ? 1 : 2;
-  }
-
-  /** The first (best, when selected) path. */
-  get first(): Path | undefined {
-    if (this.p0 !== null) return this.p0;
-    return this.p1 === null ? undefined : (this.p1 as readonly Path[])[0];
-  }
-
-  /** The path at index `i` (0 ≤ i < count). */
-  at(i: number): Path {
-    const p0 = this.p0;
-    if (p0 === null) return (this.p1 as readonly Path[])[i]!;
-    return i === 0 ? p0 : (this.p1 as Path);
-  }
-
-  /** The paths as an array (allocates for the inline forms; not for hot paths). */
-  get paths(): readonly Path[] {
-    const p0 = this.p0;
-    if (p0 === null) return this.p1 === null ? NO_PATHS : (this.p1 as readonly Path[]);
-    return this.p1 !== null ? [p0, this.p1 as Path] : [p0];
-  }
-
-  set paths(ps: readonly Path[]) {
-    if (ps.length <= 2) {
-      this.p0 = ps[0] ?? null;
-      this.p1 = ps[1] ?? null;
-    } else {
-      this.p0 = null;
-      this.p1 = ps;
-    }
-  }
-
-  /** Set exactly two paths in this order. */
-  setTwo(a: Path, b: Path): void {
-    this.p0 = a;
-    this.p1 = b;
-  }
-
-  /** Append a path. */
-  append(p: Path): void {
-    const more = this.more;
-    if (more !== null) this.p1 = more.concat(p);
-    else if (this.p0 === null) this.p0 = p;
-    else if (this.p1 === null) this.p1 = p;
-    else {
-      this.p1 = [this.p0, this.p1 as Path, p];
-      this.p0 = null;
-    }
-  }
-
-  /** Replace the path at index `i`. */
-  replaceAt(i: number, p: Path): void {
-    const more = this.more;
-    if (more !== null) {
-      const c = more.slice();
-      c[i] = p;
-      this.p1 = c;
-    } else if (i === 0) this.p0 = p;
-    else this.p1 = p;
-  }
-
-  /** Remove the path at index `i`. */
-  removeAt(i: number): void {
-    const ps = this.more;
-    if (ps !== null) {
-      if (ps.length === 3) {
-        this.p0 = ps[i === 0 ? 1 : 0]!;
-        this.p1 = ps[i === 2 ? 1 : 2]!;
-      } else {
-        this.p1 = ps.slice(0, i).concat(ps.slice(i + 1));
-      }
-    } else if (i === 0) {
-      this.p0 = this.p1 as Path | null;
-      this.p1 = null;
-    } else {
-      this.p1 = null;
-    }
-  }
-
-  /** Index of the path from `src` with `pathId`, or -1. */
-  indexOf(src: Source, pathId: number): number {
-    const p0 = this.p0;
-    if (p0 !== null) {
-      const sh0 = p0.shared;
-      if (sh0.source === src && sh0.pathId === pathId) return 0;
-      const p1 = this.p1 as Path | null;
-      if (p1 === null) return -1;
-      const sh1 = p1.shared;
-      return sh1.source === src && sh1.pathId === pathId ? 1 : -1;
-    }
-    const ps = this.p1 as readonly Path[] | null;
-    if (ps === null) return -1;
-    for (let i = 0; i < ps.length; i++) {
-      const sh = ps[i]!.shared;
-      if (sh.source === src && sh.pathId === pathId) return i;
-    }
-    return -1;
-  }
-
-  /** True when some path uses the next-hop list. */
-  usesList(l: NhList): boolean {
-    const n = this.count;
-    for (let i = 0; i < n; i++) if (this.at(i).shared.nh === l) return true;
-    return false;
-  }
-
-  /** How many of `paths` (from the front) are selected. */
-  get nsel(): number {
-    return this.bits & NSEL_MASK;
-  }
-
-  set nsel(n: number) {
-    this.bits = (this.bits & ~NSEL_MASK) | n;
-  }
-
-  /** Scheduled for reselection in the current flush. */
-  get dirty(): boolean {
-    return (this.bits & DIRTY) !== 0;
-  }
-
-  set dirty(d: boolean) {
-    this.bits = d ? this.bits | DIRTY : this.bits & ~DIRTY;
-  }
-
-  /** Already recorded among the entries changed in the current flush. */
-  get changed(): boolean {
-    return (this.bits & CHANGED) !== 0;
-  }
-
-  set changed(c: boolean) {
-    this.bits = c ? this.bits | CHANGED : this.bits & ~CHANGED;
-  }
-
-  /** Bookkeeping of the event bus's subscribers (rib/bus.ts). */
-  get busBits(): number {
-    return this.bits >>> BUS_SHIFT;
-  }
-
-  set busBits(b: number) {
-    this.bits = (this.bits & ((1 << BUS_SHIFT) - 1)) | (b << BUS_SHIFT);
-  }
-
-  /** Removed from the table (its prefix lost every path); a later path gets a new entry. */
-  get dropped(): boolean {
-    return (this.bits & DROPPED) !== 0;
-  }
-
-  /** Mark as removed from the table. */
-  drop(): void {
-    this.bits |= DROPPED;
-  }
-
-  /** Scratch mark for a de-duplicating pass (`NhList.maybeCompact`). */
-  get marked(): boolean {
-    return (this.bits & MARK) !== 0;
-  }
-
-  set marked(m: boolean) {
-    this.bits = m ? this.bits | MARK : this.bits & ~MARK;
-  }
-}
-
-/** A new IPv4 entry (the `create` callback of `Prefix4Table.getOrAddAt`). */
-function newEntry4(addr: number, len: number): Entry {
-  return new Entry(prefix4Unchecked(addr >>> 0, len));
-}
-
-// Layout of `Entry.bits`: nsel in bits 0-9 (at most 1023 selected paths), DIRTY / MARK /
-// CHANGED / DROPPED in bits 10-13, an IPv4 prefix length in bits 14-19, the bus's bits from 20.
-const NSEL_MASK = 0x3ff;
-const DIRTY = 0x400;
-const MARK = 0x800;
-const CHANGED = 0x1000;
-const DROPPED = 0x2000;
-const LEN_SHIFT = 14;
-const BUS_SHIFT = 20;
-
-const EMPTY_HOPS: readonly NextHop[] = Object.freeze([]);
-const NO_PATHS: readonly Path[] = Object.freeze([]);
 
 /** A selected route as seen by queries and dumps. */
 export interface SelectedRoute {
@@ -622,14 +407,17 @@ export class Rib {
       // Paths keep a direct reference to their source: rebuild them on the new one.
       this.batch(() =>
         this.forEachEntry((e) => {
-          if (!e.paths.some((p) => p.source === old)) return;
+          if (!pathsOf(e).some((p) => p.source === old)) return;
           this.markDirty(e);
-          e.paths = e.paths.map((p) => {
-            if (p.source !== old) return p;
-            const np = new Path(p.attrs, this.sharedFor(s, p.nh, p.pathId, p.metric));
-            this.releaseShared(p.shared);
-            return np;
-          });
+          setPaths(
+            e,
+            pathsOf(e).map((p) => {
+              if (p.source !== old) return p;
+              const np = new Path(p.attrs, this.sharedFor(s, p.nh, p.pathId, p.metric));
+              this.releaseShared(p.shared);
+              return np;
+            }),
+          );
         }),
       );
     }
@@ -659,10 +447,10 @@ export class Rib {
 
   /** Schedule reselection; callers mark before they change the entry's paths. */
   private markDirty(e: Entry): void {
-    if (e.dirty) return;
-    e.dirty = true;
+    if (isDirty(e)) return;
+    setDirty(e, true);
     this.dirty.push(e);
-    this.dirtyFirst.push(e.first);
+    this.dirtyFirst.push(firstPath(e));
   }
 
   /**
@@ -707,14 +495,14 @@ export class Rib {
     }
     this.interner.retain(attrs);
     nh.refs++;
-    const i = e.indexOf(src, pathId);
+    const i = indexOfPath(e, src, pathId);
     if (i >= 0) {
-      const old = e.at(i);
-      e.replaceAt(i, path);
+      const old = pathAt(e, i);
+      replacePathAt(e, i, path);
       if (old.nh !== nh && nh.indexed) nh.users.push(e);
       this.dropPath(old);
     } else {
-      e.append(path);
+      appendPath(e, path);
       if (nh.indexed) nh.users.push(e);
     }
     this.done();
@@ -725,12 +513,12 @@ export class Rib {
     this.record?.({ type: 'path-remove', prefix, source, pathId });
     const e = this.entry(prefix);
     if (e === undefined) return false;
-    const n = e.count;
+    const n = pathCount(e);
     for (let i = 0; i < n; i++) {
-      const p = e.at(i);
+      const p = pathAt(e, i);
       if (p.source.id === source && p.pathId === pathId) {
         this.markDirty(e);
-        e.removeAt(i);
+        removePathAt(e, i);
         this.dropPath(p);
         this.done();
         return true;
@@ -745,10 +533,13 @@ export class Rib {
     let n = 0;
     this.batch(() =>
       this.forEachEntry((e) => {
-        const gone = e.paths.filter((p) => p.source.id === source);
+        const gone = pathsOf(e).filter((p) => p.source.id === source);
         if (gone.length === 0) return;
         this.markDirty(e);
-        e.paths = e.paths.filter((p) => p.source.id !== source);
+        setPaths(
+          e,
+          pathsOf(e).filter((p) => p.source.id !== source),
+        );
         for (const p of gone) this.dropPath(p);
         n += gone.length;
       }),
@@ -765,7 +556,7 @@ export class Rib {
     s.up = up;
     this.batch(() =>
       this.forEachEntry((e) => {
-        if (e.paths.some((p) => p.source === s)) this.markDirty(e);
+        if (pathsOf(e).some((p) => p.source === s)) this.markDirty(e);
       }),
     );
     if (this.bus.active) this.bus.publish({ type: 'source-state', source, up });
@@ -799,20 +590,31 @@ export class Rib {
   /** The selected route of a prefix, or undefined. */
   selected(prefix: Prefix): SelectedRoute | undefined {
     const e = this.entry(prefix);
-    if (e === undefined || e.nsel === 0) return undefined;
-    return { afi: e.afi, prefix: e.prefix, nexthops: e.hops, paths: e.paths.slice(0, e.nsel) };
+    if (e === undefined || selectedCount(e) === 0) return undefined;
+    return {
+      afi: afiOf(e),
+      prefix: prefixOf(e),
+      nexthops: e.hops,
+      paths: pathsOf(e).slice(0, selectedCount(e)),
+    };
   }
 
   /** Every path of a prefix, best first. */
   paths(prefix: Prefix): readonly Path[] {
-    return this.entry(prefix)?.paths ?? NO_PATHS;
+    const e = this.entry(prefix);
+    return e === undefined ? NO_PATHS : pathsOf(e);
   }
 
   /** Iterate the selected routes of a family (or both). */
   *routes(afi?: Afi): IterableIterator<SelectedRoute> {
     for (const e of this.entriesOf(afi)) {
-      if (e.nsel > 0)
-        yield { afi: e.afi, prefix: e.prefix, nexthops: e.hops, paths: e.paths.slice(0, e.nsel) };
+      if (selectedCount(e) > 0)
+        yield {
+          afi: afiOf(e),
+          prefix: prefixOf(e),
+          nexthops: e.hops,
+          paths: pathsOf(e).slice(0, selectedCount(e)),
+        };
     }
   }
 
@@ -843,8 +645,8 @@ export class Rib {
     let paths = 0;
     let selected = 0;
     this.forEachEntry((e) => {
-      paths += e.count;
-      if (e.nsel > 0) selected++;
+      paths += pathCount(e);
+      if (selectedCount(e) > 0) selected++;
     });
     return {
       prefixes4: this.t4.size,
@@ -870,7 +672,7 @@ export class Rib {
     }
     let e = this.t6.get(prefix);
     if (e === undefined) {
-      e = new Entry(prefix);
+      e = newEntry(prefix);
       this.t6.set(prefix, e);
     }
     return e;
@@ -994,7 +796,7 @@ export class Rib {
       if (m !== undefined) {
         st.resolved = true;
         st.via = m;
-        const best = m.first!;
+        const best = firstPath(m)!;
         st.cost = best.metric + best.igpCost;
       } else if (connLen >= 0) {
         st.resolved = true;
@@ -1009,14 +811,14 @@ export class Rib {
     if (typeof addr === 'number') {
       for (let len = 32; len >= floor; len--) {
         const e = this.t4.getAt(addr & mask4(len), len);
-        if (e !== undefined && e.nsel > 0) return e;
+        if (e !== undefined && selectedCount(e) > 0) return e;
       }
       return undefined;
     }
     if (this.t6.size === 0) return undefined;
     for (let len = 128; len >= floor; len--) {
       const e = this.t6.get(prefix6(addr.w0, addr.w1, addr.w2, addr.w3, len));
-      if (e !== undefined && e.nsel > 0) return e;
+      if (e !== undefined && selectedCount(e) > 0) return e;
     }
     return undefined;
   }
@@ -1040,9 +842,9 @@ export class Rib {
     }
     if (!any) return;
     this.forEachEntry((e) => {
-      const n = e.count;
+      const n = pathCount(e);
       for (let i = 0; i < n; i++) {
-        const l = e.at(i).shared.nh;
+        const l = pathAt(e, i).shared.nh;
         if (l.indexing) l.users.push(e);
       }
     });
@@ -1076,34 +878,34 @@ export class Rib {
         let touched: Set<NhState> | undefined;
         for (let w = 0; w < work.length; w++) {
           const e = work[w]!;
-          e.dirty = false;
+          setDirty(e, false);
           const oldFirst = firsts[w];
-          const oldNsel = e.nsel;
+          const oldNsel = selectedCount(e);
           const oldHops = e.hops;
           this.reselect(e);
           const hops = e.hops;
-          if (hops !== oldHops && !e.changed) {
-            e.changed = true;
+          if (hops !== oldHops && !isChanged(e)) {
+            setChanged(e, true);
             this.changedEntries.push(e);
             this.changedBefore.push(oldHops);
           }
           // Export looks at the best path: report a new one, or a prefix that became (un)selected.
           if (
             best !== undefined &&
-            (e.nsel > 0 || oldNsel > 0) &&
-            (e.first !== oldFirst || (e.nsel === 0) !== (oldNsel === 0))
+            (selectedCount(e) > 0 || oldNsel > 0) &&
+            (firstPath(e) !== oldFirst || (selectedCount(e) === 0) !== (oldNsel === 0))
           )
             best.push(e);
-          if (hops === oldHops && e.nsel === oldNsel && e.first === oldFirst) continue;
-          if (e.afi === 4) {
+          if (hops === oldHops && selectedCount(e) === oldNsel && firstPath(e) === oldFirst) continue;
+          if (afiOf(e) === 4) {
             for (let j = 0; j < v4.length; j++) {
               const st = v4[j]!;
-              if (e.covers4(st.hop.addr as number)) (touched ??= new Set()).add(st);
+              if (covers4(e, st.hop.addr as number)) (touched ??= new Set()).add(st);
             }
           } else {
             for (let j = 0; j < v6.length; j++) {
               const st = v6[j]!;
-              if (addr6In(st.hop.addr as Addr6, e.prefix as Prefix6)) (touched ??= new Set()).add(st);
+              if (addr6In(st.hop.addr as Addr6, prefixOf(e) as Prefix6)) (touched ??= new Set()).add(st);
             }
           }
         }
@@ -1128,28 +930,28 @@ export class Rib {
   }
 
   private reselect(e: Entry): void {
-    const count = e.count;
+    const count = pathCount(e);
     if (count === 0) {
-      e.nsel = 0;
+      setSelectedCount(e, 0);
       e.hops = EMPTY_HOPS;
       // A stale entry (reached through an old next-hop user list) must not delete its successor.
-      if (e.dropped) return;
-      e.drop();
-      e.removeFrom(this.t4, this.t6);
+      if (isDropped(e)) return;
+      markDropped(e);
+      removeFrom(e, this.t4, this.t6);
       return;
     }
     if (count === 1) {
-      const p = e.at(0);
+      const p = pathAt(e, 0);
       const h = p.source.up ? p.usableHops(e) : EMPTY_HOPS;
-      e.nsel = h.length > 0 ? 1 : 0;
-      this.setHops(e, e.nsel > 0 ? h : EMPTY_HOPS);
+      setSelectedCount(e, h.length > 0 ? 1 : 0);
+      this.setHops(e, selectedCount(e) > 0 ? h : EMPTY_HOPS);
       return;
     }
     if (count === 2) {
-      this.reselect2(e, e.at(0), e.at(1));
+      this.reselect2(e, pathAt(e, 0), pathAt(e, 1));
       return;
     }
-    const ps = e.paths;
+    const ps = pathsOf(e);
     const eligible: Path[] = [];
     const rest: Path[] = [];
     for (const p of ps) (p.eligible(e) ? eligible : rest).push(p);
@@ -1159,8 +961,8 @@ export class Rib {
     if (ranked.length !== eligible.length) for (const p of eligible) if (!ranked.includes(p)) rest.push(p);
     // Unselected paths are kept in decision order too, so dumps do not depend on arrival order.
     rest.sort((x, y) => decideCode(x, y, this.opts));
-    e.paths = ranked.concat(rest);
-    e.nsel = n;
+    setPaths(e, ranked.concat(rest));
+    setSelectedCount(e, n);
     if (n === 0) this.setHops(e, EMPTY_HOPS);
     else if (n === 1) this.setHops(e, ranked[0]!.usableHops(e));
     else this.setHops(e, mergeHops(e, ranked, n));
@@ -1172,28 +974,28 @@ export class Rib {
     const eb = b.eligible(e);
     if (!ea && !eb) {
       // Unselected paths are kept in decision order too, so dumps do not depend on arrival order.
-      if (decideCode(a, b, this.opts) > 0) e.setTwo(b, a);
-      e.nsel = 0;
+      if (decideCode(a, b, this.opts) > 0) setTwo(e, b, a);
+      setSelectedCount(e, 0);
       this.setHops(e, EMPTY_HOPS);
       return;
     }
     if (ea !== eb) {
       const win = ea ? a : b;
-      if (win !== a) e.setTwo(b, a);
-      e.nsel = 1;
+      if (win !== a) setTwo(e, b, a);
+      setSelectedCount(e, 1);
       this.setHops(e, win.usableHops(e));
       return;
     }
     // With two paths the MED elimination and the ordering agree: the MED loser ranks second.
     const c = decideCode(a, b, this.opts);
-    if (c > 0) e.setTwo(b, a);
+    if (c > 0) setTwo(e, b, a);
     const best = c > 0 ? b : a;
     const tied = c === 0 || Math.abs(c) - 1 > Step.IGP_COST;
     if (tied && this.opts.maxPaths >= 2) {
-      e.nsel = 2;
-      this.setHops(e, mergeHops(e, [e.at(0), e.at(1)], 2));
+      setSelectedCount(e, 2);
+      this.setHops(e, mergeHops(e, [pathAt(e, 0), pathAt(e, 1)], 2));
     } else {
-      e.nsel = 1;
+      setSelectedCount(e, 1);
       this.setHops(e, best.usableHops(e));
     }
   }
@@ -1230,7 +1032,7 @@ export class Rib {
     const active = this.bus.active;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      e.changed = false;
+      setChanged(e, false);
       if (!active) continue;
       const before = befores[i]!;
       if (!sameHops(before, e.hops)) this.bus.publishRoute(e, before);

@@ -66,6 +66,7 @@ import {
   type CompiledPolicy,
 } from './policy.js';
 import type { BgpTransport, Listener } from './transport.js';
+import { afiOf, firstPath, prefixOf, selectedCount } from '../../rib/entry.js';
 
 // ===== Settings =====
 
@@ -1021,12 +1022,12 @@ export class Speaker implements PeerHandler {
    * full-table load this keeps the sending neighbour's queue empty.
    */
   private bestChanged(e: Entry): void {
-    const fam = e.afi === 4 ? AFISAFI_IPV4_UNICAST : AFISAFI_IPV6_UNICAST;
-    const from = e.nsel > 0 ? e.first?.shared.source.id : undefined;
+    const fam = afiOf(e) === 4 ? AFISAFI_IPV4_UNICAST : AFISAFI_IPV6_UNICAST;
+    const from = selectedCount(e) > 0 ? firstPath(e)?.shared.source.id : undefined;
     let p: Prefix | undefined;
     for (const nb of this.neighbors.values()) {
       if (nb.session === undefined || !nb.session.families.has(fam)) continue;
-      p ??= e.prefix;
+      p ??= prefixOf(e);
       if (from === nb.source && !nb.adjOut.holds(p)) continue;
       nb.adjOut.mark(p);
       if (!nb.flushScheduled) this.scheduleFlush(nb);
@@ -1036,8 +1037,8 @@ export class Speaker implements PeerHandler {
   /** Queue a whole family for a neighbour: the RIB's prefixes and what was advertised. */
   private queueFamily(nb: Neighbor, fam: number, force: boolean): void {
     for (const e of this.rib.entriesOf(fam === AFISAFI_IPV4_UNICAST ? 4 : 6)) {
-      if (e.nsel === 0) continue;
-      nb.adjOut.mark(e.prefix, force);
+      if (selectedCount(e) === 0) continue;
+      nb.adjOut.mark(prefixOf(e), force);
     }
     for (const p of nb.adjOut.prefixes(fam)) nb.adjOut.mark(p, force);
   }
@@ -1127,8 +1128,8 @@ export class Speaker implements PeerHandler {
     const t = nb.target.get(fam);
     if (t === undefined) return undefined;
     const e = this.rib.entry(prefix);
-    if (e === undefined || e.nsel === 0) return undefined;
-    const best = e.first!;
+    if (e === undefined || selectedCount(e) === 0) return undefined;
+    const best = firstPath(e)!;
     // Unless the policy looks at prefixes, the result depends only on the path's attribute set,
     // source and next hops, which the RIB shares between prefixes: compute it once per path.
     if (!t.policy.perPrefix) {

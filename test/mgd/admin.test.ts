@@ -6,6 +6,7 @@ import { AdminConfigError, type AdminServer } from '../../lib/admin.js';
 import { FakeClock } from '../../lib/clock.js';
 import { METRICS_CONTENT_TYPE } from '../../lib/metrics.js';
 import { MemoryConnectedRoutes } from '../../rib/connected.js';
+import { prefixOf, type Entry } from '../../rib/entry.js';
 import { MemoryFib } from '../../rib/fib/memory.js';
 import { createMgdAdmin, reasonBody, RIB_PAGE_DEFAULT, selectPage } from '../../mgd/admin.js';
 import { MemoryNetwork } from '../../mgd/bgp/transport.js';
@@ -388,7 +389,7 @@ describe('mgd admin API: RIB', () => {
       for (const p of prefixes) rib.addPath(p, { source: 'static', nexthops: [{ addr: A4('10.0.0.1') }] });
     });
     const sorted = [...prefixes].sort((a, b) => a - b);
-    const key = (e: { prefix: unknown }) => e.prefix as number;
+    const key = (e: Entry) => prefixOf(e) as number;
     const byNumber = (a: number, b: number) => a - b;
     const r = selectPage((fn) => rib.forEachEntryOf(4, fn), key, byNumber, sorted[9], 25);
     expect(r.page.map((x) => x.key)).toEqual(sorted.slice(10, 35));

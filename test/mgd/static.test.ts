@@ -5,6 +5,7 @@ import { MemoryConnectedRoutes } from '../../rib/connected.js';
 import { Rib } from '../../rib/rib.js';
 import { parseAddr4, parseAddr6, parsePrefix, prefix4, type Prefix } from '../../wire/ip/index.js';
 import { StaticRoutes, staticSourceId } from '../../mgd/static/static.js';
+import { prefixOf } from '../../rib/entry.js';
 
 const P = (s: string): Prefix => {
   const r = parsePrefix(s);
@@ -23,7 +24,7 @@ function setup() {
   conn.set([{ afi: 4, prefix: prefix4(A4('10.0.0.0'), 24), ifname: 'eth0' }], ['eth0', 'eth1']);
   const rib = new Rib({ connected: conn });
   const touched: Prefix[] = [];
-  rib.onBestChange((e) => touched.push(e.prefix));
+  rib.onBestChange((e) => touched.push(prefixOf(e)));
   return { rib, statics: new StaticRoutes(rib), touched };
 }
 

@@ -29,6 +29,7 @@ import {
   p4,
   type AddOp,
 } from './gen.js';
+import { pathsOf, prefixOf } from '../../rib/entry.js';
 
 type Op =
   | { kind: 'add'; op: AddOp }
@@ -226,8 +227,8 @@ describe('JSONL record and replay', () => {
         const all = (r: Rib): string[] =>
           [...r.entriesOf()].map(
             (e) =>
-              `${formatPrefix(e.prefix)}: ` +
-              e.paths
+              `${formatPrefix(prefixOf(e))}: ` +
+              pathsOf(e)
                 .map((p) => `${p.source.id}#${p.pathId} ${p.attrs.key} ${p.nh.key} ${p.metric}`)
                 .join(' | '),
           );
@@ -259,7 +260,7 @@ describe('recursive next-hop resolution', () => {
         }
         const connected = p4('10.0.0.0/24');
         for (const e of rib.entriesOf(4)) {
-          for (const p of e.paths) {
+          for (const p of pathsOf(e)) {
             const reachable = p.nh.hops.some((h) => {
               const i = NEXTHOPS.findIndex((n) => n.addr === h.addr);
               if (bfdDown.has(i)) return false;
@@ -272,10 +273,12 @@ describe('recursive next-hop resolution', () => {
                 if (best === undefined || rp % 64 > best % 64) best = rp;
               }
               const viaConnected = prefix4ContainsAddr(connected, addr);
-              if (best !== undefined && (!viaConnected || best % 64 > 24)) return best !== e.prefix;
+              if (best !== undefined && (!viaConnected || best % 64 > 24)) return best !== prefixOf(e);
               return viaConnected;
             });
-            expect(p.eligible(e), `${formatPrefix(e.prefix)} via ${p.nh.key}`).toBe(reachable && p.source.up);
+            expect(p.eligible(e), `${formatPrefix(prefixOf(e))} via ${p.nh.key}`).toBe(
+              reachable && p.source.up,
+            );
           }
         }
       }),

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { formatPrefix, parsePrefix, type Prefix } from '../../wire/ip/index.js';
 import { NEXTHOPS, SOURCES, makeRib } from './gen.js';
+import { afiOf, firstPath, pathAt, pathCount, pathsOf, prefixOf, selectedCount } from '../../rib/entry.js';
 
 function px(s: string): Prefix {
   const r = parsePrefix(s);
@@ -59,22 +60,22 @@ describe('prefix entry storage', () => {
             else if (ev.type === 'route-removed') seen = false;
           }
           const e = rib.entry(prefix);
-          expect(seen).toBe(e !== undefined && e.nsel > 0);
+          expect(seen).toBe(e !== undefined && selectedCount(e) > 0);
           if (model.size === 0) {
             expect(e).toBeUndefined();
             continue;
           }
           expect(e).toBeDefined();
-          expect(formatPrefix(e!.prefix)).toBe(text);
-          expect(e!.afi).toBe(text.includes(':') ? 6 : 4);
-          expect(e!.count).toBe(model.size);
-          const keys = e!.paths.map((p) => `${p.source.id}#${p.pathId}`);
+          expect(formatPrefix(prefixOf(e!))).toBe(text);
+          expect(afiOf(e!)).toBe(text.includes(':') ? 6 : 4);
+          expect(pathCount(e!)).toBe(model.size);
+          const keys = pathsOf(e!).map((p) => `${p.source.id}#${p.pathId}`);
           expect(new Set(keys)).toEqual(model);
           expect(keys.length).toBe(model.size);
-          for (let i = 0; i < e!.count; i++) expect(e!.at(i)).toBe(e!.paths[i]);
-          expect(e!.first).toBe(e!.paths[0]);
-          expect(e!.nsel).toBeGreaterThanOrEqual(1);
-          expect(e!.nsel).toBeLessThanOrEqual(Math.min(4, model.size));
+          for (let i = 0; i < pathCount(e!); i++) expect(pathAt(e!, i)).toBe(pathsOf(e!)[i]);
+          expect(firstPath(e!)).toBe(pathsOf(e!)[0]);
+          expect(selectedCount(e!)).toBeGreaterThanOrEqual(1);
+          expect(selectedCount(e!)).toBeLessThanOrEqual(Math.min(4, model.size));
         }
         expect(rib.stats().paths).toBe(model.size);
       }),
