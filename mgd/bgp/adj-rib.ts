@@ -115,7 +115,7 @@ export class AdjRibIn {
   get(prefix: Prefix, pathId: number): InSet | undefined {
     if (pathId === 0 && isPrefix4(prefix)) {
       const i = this.plain4.find(prefix);
-      return i < 0 ? undefined : this.plain4.vals[i];
+      return i < 0 ? undefined : this.plain4.valueAt(i);
     }
     return this.side.get(routeKey(prefix, pathId))?.set;
   }
@@ -136,7 +136,7 @@ export class AdjRibIn {
       const t = this.plain4;
       for (let i = 0; i < t.capacity; i++) {
         const p = t.prefixAt(i);
-        if (p >= 0) out.push({ prefix: p as Prefix4, pathId: 0, set: t.vals[i]!, flags: t.flags[i]! });
+        if (p >= 0) out.push({ prefix: p as Prefix4, pathId: 0, set: t.valueAt(i)!, flags: t.flags[i]! });
       }
     }
     for (const r of this.side.values()) {
@@ -213,8 +213,8 @@ export class AdjRibIn {
       const before = t.size;
       const i = t.insert(prefix);
       old = t.size === before ? t.flags[i]! : -1;
-      if (old >= 0) this.drop(t.vals[i]);
-      t.vals[i] = set;
+      if (old >= 0) this.drop(t.valueAt(i));
+      t.setValue(i, set);
       t.flags[i] = flags;
     } else {
       const k = routeKey(prefix, pathId);
@@ -243,7 +243,7 @@ export class AdjRibIn {
       const i = this.plain4.find(prefix);
       if (i < 0) return -1;
       old = this.plain4.flags[i]!;
-      this.drop(this.plain4.vals[i]);
+      this.drop(this.plain4.valueAt(i));
       this.plain4.removeAt(i);
     } else {
       const k = routeKey(prefix, pathId);
@@ -262,7 +262,7 @@ export class AdjRibIn {
   clear(): void {
     if (this.interner !== undefined) {
       const t = this.plain4;
-      for (let i = 0; i < t.capacity; i++) if (t.occupied(i)) this.drop(t.vals[i]);
+      for (let i = 0; i < t.capacity; i++) if (t.occupied(i)) this.drop(t.valueAt(i));
       for (const r of this.side.values()) this.drop(r.set);
     }
     this.plain4.clear();
@@ -377,7 +377,7 @@ export class AdjRibOut {
   get(prefix: Prefix): OutRoute | undefined {
     if (!isPrefix4(prefix)) return this.t6.get(prefix);
     const i = this.t4.find(prefix);
-    return i < 0 ? undefined : this.t4.vals[i];
+    return i < 0 ? undefined : this.t4.valueAt(i);
   }
 
   /** True when the prefix is advertised or queued (its slot exists). */
@@ -462,12 +462,12 @@ export class AdjRibOut {
     }
     const t = this.t4;
     let i = t.find(prefix);
-    const had = i < 0 ? undefined : t.vals[i];
+    const had = i < 0 ? undefined : t.valueAt(i);
     const f = i < 0 ? 0 : t.flags[i]!;
     if (i >= 0) t.flags[i] = f & ~OUT_FORCE;
     if (want === undefined) {
       if (had !== undefined) {
-        t.vals[i] = undefined;
+        t.setValue(i, undefined);
         this.advertised4--;
       }
       if (i >= 0 && (f & OUT_PENDING) === 0) t.removeAt(i);
@@ -476,7 +476,7 @@ export class AdjRibOut {
     if ((f & OUT_FORCE) === 0 && had !== undefined && sameOutRoute(had, want)) return Settled.NONE;
     if (i < 0) i = t.insert(prefix);
     if (had === undefined) this.advertised4++;
-    t.vals[i] = want;
+    t.setValue(i, want);
     return Settled.ANNOUNCE;
   }
 
@@ -486,7 +486,7 @@ export class AdjRibOut {
     const ps: Prefix[] = [];
     const t = this.t4;
     for (let i = 0; i < t.capacity; i++) {
-      if (t.occupied(i) && t.vals[i] !== undefined) ps.push(t.prefixAt(i) as Prefix4);
+      if (t.occupied(i) && t.valueAt(i) !== undefined) ps.push(t.prefixAt(i) as Prefix4);
     }
     return ps;
   }

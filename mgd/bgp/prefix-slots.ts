@@ -4,6 +4,12 @@
 // flags, addressed by slot. A caller finds a slot once and reads or writes both
 // columns there, so storing "prefix → (shared attribute set, accepted, stale)" costs no object
 // per prefix and one probe per operation. Deleted slots are tombstones until the next rebuild.
+//
+// Values are shared by many prefixes (an attribute set by the prefixes of its UPDATEs), so the
+// value column holds a small integer id into a table of distinct values, each with a count of
+// the slots holding it. Every column is then a typed array: growing the table moves integers
+// only, and the garbage collector has no pointer column of a million slots to scan or to
+// remember stores into.
 
 import { prefix4Unchecked, type Prefix4 } from '../../wire/ip/index.js';
 import { SLOT_EMPTY, SLOT_LEN, SLOT_TOMB, hashPrefix4 } from '../../rib/prefix-map.js';
@@ -15,13 +21,21 @@ export class Prefix4Slots<V> {
   // Keys as in `Prefix4Table`: a signed 32-bit address and a length byte that marks free slots.
   private addrs = new Int32Array(MIN_CAP);
   private lens = new Uint8Array(MIN_CAP);
-  /** Values by slot (undefined in free slots). */
-  vals: (V | undefined)[] = new Array<V | undefined>(MIN_CAP).fill(undefined);
+  /** Value ids by slot (0: no value, as in free slots). */
+  private ids = new Int32Array(MIN_CAP);
   /** Flags by slot (0 in free slots). */
   flags = new Uint8Array(MIN_CAP);
   private mask = MIN_CAP - 1;
   private count = 0;
   private tombs = 0;
+  // The distinct values by id (id 0 unused), how many slots hold each, the id of each value,
+  // ids free for reuse, and the last value stored (consecutive prefixes usually share one).
+  private values: (V | undefined)[] = [undefined];
+  private uses = new Int32Array(16);
+  private readonly idOf = new Map<V, number>();
+  private freeIds: number[] = [];
+  private lastValue: V | undefined;
+  private lastId = 0;
 
   /** Number of prefixes held. */
   get size(): number {
@@ -77,6 +91,64 @@ export class Prefix4Slots<V> {
     return i;
   }
 
+  /** The value of a slot found by `find`/`insert` (undefined when none was set). */
+  valueAt(i: number): V | undefined {
+    const id = this.ids[i]!;
+    return id === 0 ? undefined : this.values[id];
+  }
+
+  /** Set (or, with undefined, clear) the value of a slot found by `find`/`insert`. */
+  setValue(i: number, v: V | undefined): void {
+    const old = this.ids[i]!;
+    let id = 0;
+    if (v !== undefined) {
+      if (v === this.lastValue) id = this.lastId;
+      else {
+        id = this.idOf.get(v) ?? this.newId(v);
+        this.lastValue = v;
+        this.lastId = id;
+      }
+      if (id === old) return;
+      this.uses[id]!++;
+    }
+    this.ids[i] = id;
+    if (old !== 0) this.unuse(old);
+  }
+
+  /** Distinct values held (for tests). */
+  get distinctValues(): number {
+    return this.idOf.size;
+  }
+
+  private newId(v: V): number {
+    let id = this.freeIds.pop();
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(v);
+      if (id >= this.uses.length) {
+        const u = new Int32Array(this.uses.length * 2);
+        u.set(this.uses);
+        this.uses = u;
+      }
+    } else {
+      this.values[id] = v;
+    }
+    this.idOf.set(v, id);
+    return id;
+  }
+
+  private unuse(id: number): void {
+    if (--this.uses[id]! > 0) return;
+    const v = this.values[id] as V;
+    this.idOf.delete(v);
+    this.values[id] = undefined;
+    this.freeIds.push(id);
+    if (this.lastId === id) {
+      this.lastValue = undefined;
+      this.lastId = 0;
+    }
+  }
+
   /** True when a slot holds a prefix. */
   occupied(i: number): boolean {
     return this.lens[i]! >= SLOT_LEN;
@@ -93,8 +165,8 @@ export class Prefix4Slots<V> {
    * smaller, which moves the other slots: slot numbers held from before are stale afterwards.
    */
   removeAt(i: number): void {
+    this.setValue(i, undefined);
     this.lens[i] = SLOT_TOMB;
-    this.vals[i] = undefined;
     this.flags[i] = 0;
     this.tombs++;
     this.count--;
@@ -105,11 +177,17 @@ export class Prefix4Slots<V> {
   clear(): void {
     this.addrs = new Int32Array(MIN_CAP);
     this.lens = new Uint8Array(MIN_CAP);
-    this.vals = new Array<V | undefined>(MIN_CAP).fill(undefined);
+    this.ids = new Int32Array(MIN_CAP);
     this.flags = new Uint8Array(MIN_CAP);
     this.mask = MIN_CAP - 1;
     this.count = 0;
     this.tombs = 0;
+    this.values = [undefined];
+    this.uses = new Int32Array(16);
+    this.idOf.clear();
+    this.freeIds = [];
+    this.lastValue = undefined;
+    this.lastId = 0;
   }
 
   // Keeps the load (with tombstones) at most 3/4: rebuilt at the smallest size that holds the
@@ -118,14 +196,14 @@ export class Prefix4Slots<V> {
   private rebuild(): void {
     let cap = MIN_CAP;
     while (cap < (this.count + 1) * 2) cap *= 2;
-    const { addrs: oa, lens: ol, vals: ov, flags: of } = this;
+    const { addrs: oa, lens: ol, ids: oi, flags: of } = this;
     const addrs = new Int32Array(cap);
     const lens = new Uint8Array(cap);
-    const vals = new Array<V | undefined>(cap).fill(undefined);
+    const ids = new Int32Array(cap);
     const flags = new Uint8Array(cap);
     this.addrs = addrs;
     this.lens = lens;
-    this.vals = vals;
+    this.ids = ids;
     this.flags = flags;
     this.mask = cap - 1;
     this.tombs = 0;
@@ -137,7 +215,7 @@ export class Prefix4Slots<V> {
       while (lens[i] !== SLOT_EMPTY) i = (i + 1) & this.mask;
       addrs[i] = a;
       lens[i] = l;
-      vals[i] = ov[j];
+      ids[i] = oi[j]!;
       flags[i] = of[j]!;
     }
   }

@@ -1,5 +1,6 @@
-// The per-neighbour prefix tables of mgd/bgp (Prefix4Slots, AdjRibIn, AdjRibOut with its export
-// queue) against plain Map/Set models, under random operation sequences (fast-check).
+// The per-neighbour prefix tables of mgd/bgp (Prefix4Slots with its table of shared values,
+// AdjRibIn, AdjRibOut with its export queue) against plain Map/Set models, under random operation
+// sequences (fast-check).
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -19,19 +20,24 @@ import { AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST } from '../../../wire/bgp/co
 import { prefix4Unchecked, prefix6, type Prefix, type Prefix4 } from '../../../wire/ip/index.js';
 
 // A small prefix space so operations collide often; lengths vary so equal addresses differ.
-const arbPrefix4 = fc
-  .tuple(fc.integer({ min: 0, max: 63 }), fc.constantFrom(8, 16, 24, 32))
-  .map(([i, len]) => prefix4Unchecked(((i * 0x01010101) >>> 0) & ((0xffffffff << (32 - len)) >>> 0), len));
+const prefixFrom = (max: number) =>
+  fc
+    .tuple(fc.integer({ min: 0, max }), fc.constantFrom(8, 16, 24, 32))
+    .map(([i, len]) => prefix4Unchecked(((i * 0x01010101) >>> 0) & ((0xffffffff << (32 - len)) >>> 0), len));
+const arbPrefix4 = prefixFrom(63);
 
 describe('Prefix4Slots', () => {
   it('behaves as a Map from prefix to (value, flags) under random inserts, updates and removals', () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.tuple(fc.constantFrom('put', 'remove', 'clear'), arbPrefix4, fc.integer({ min: 0, max: 255 })),
-          {
-            maxLength: 400,
-          },
+          // Few prefixes and values, so replacements, removals and shared values are common.
+          fc.tuple(
+            fc.constantFrom('put', 'put', 'remove', 'clear'),
+            prefixFrom(7),
+            fc.integer({ min: 0, max: 7 }),
+          ),
+          { maxLength: 400 },
         ),
         (ops) => {
           const t = new Prefix4Slots<number>();
@@ -39,7 +45,7 @@ describe('Prefix4Slots', () => {
           for (const [op, p, v] of ops) {
             if (op === 'put') {
               const i = t.insert(p);
-              t.vals[i] = v;
+              t.setValue(i, v);
               t.flags[i] = v & 3;
               model.set(p, [v, v & 3]);
             } else if (op === 'remove') {
@@ -52,11 +58,13 @@ describe('Prefix4Slots', () => {
               model.clear();
             }
             expect(t.size).toBe(model.size);
+            // A value is kept (by id) exactly while some slot holds it.
+            expect(t.distinctValues).toBe(new Set([...model.values()].map(([v]) => v)).size);
           }
           for (const [p, [v, f]] of model) {
             const i = t.find(p as Prefix4);
             expect(i).toBeGreaterThanOrEqual(0);
-            expect(t.vals[i]).toBe(v);
+            expect(t.valueAt(i)).toBe(v);
             expect(t.flags[i]).toBe(f);
             expect(t.prefixAt(i)).toBe(p);
           }
@@ -70,15 +78,16 @@ describe('Prefix4Slots', () => {
 
   it('holds a large table at most three quarters full and shrinks when emptied', () => {
     const t = new Prefix4Slots<number>();
-    for (let i = 0; i < 100_000; i++) t.vals[t.insert(prefix4Unchecked(i * 256, 24))] = i;
+    for (let i = 0; i < 100_000; i++) t.setValue(t.insert(prefix4Unchecked(i * 256, 24)), i);
     expect(t.size).toBe(100_000);
     expect(t.capacity).toBeLessThanOrEqual(262_144);
-    expect(t.vals[t.find(prefix4Unchecked(99_999 * 256, 24))]).toBe(99_999);
+    expect(t.valueAt(t.find(prefix4Unchecked(99_999 * 256, 24)))).toBe(99_999);
     // Emptied again, it gives its memory back.
     for (let i = 10; i < 100_000; i++) t.removeAt(t.find(prefix4Unchecked(i * 256, 24)));
     expect(t.size).toBe(10);
     expect(t.capacity).toBeLessThanOrEqual(64);
-    for (let i = 0; i < 10; i++) expect(t.vals[t.find(prefix4Unchecked(i * 256, 24))]).toBe(i);
+    for (let i = 0; i < 10; i++) expect(t.valueAt(t.find(prefix4Unchecked(i * 256, 24)))).toBe(i);
+    expect(t.distinctValues).toBe(10);
   });
 });
 
