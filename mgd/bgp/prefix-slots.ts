@@ -6,10 +6,11 @@
 // per prefix and one probe per operation. Deleted slots are tombstones until the next rebuild.
 //
 // Values are shared by many prefixes (an attribute set by the prefixes of its UPDATEs), so the
-// value column holds a small integer id into a table of distinct values, each with a count of
-// the slots holding it. Every column is then a typed array: growing the table moves integers
-// only, and the garbage collector has no pointer column of a million slots to scan or to
-// remember stores into.
+// value column holds a small integer id into a table of values, each with a count of the slots
+// holding it. Consecutive stores of one value (the prefixes of one UPDATE) share an id; a value
+// stored again later takes a new id rather than being looked up. Every column is then a typed
+// array: growing the table moves integers only, and the garbage collector has no pointer column
+// of a million slots to scan or to remember stores into.
 
 import { prefix4Unchecked, type Prefix4 } from '../../wire/ip/index.js';
 import { SLOT_EMPTY, SLOT_LEN, SLOT_TOMB, hashPrefix4 } from '../../rib/prefix-map.js';
@@ -28,12 +29,12 @@ export class Prefix4Slots<V> {
   private mask = MIN_CAP - 1;
   private count = 0;
   private tombs = 0;
-  // The distinct values by id (id 0 unused), how many slots hold each, the id of each value,
-  // ids free for reuse, and the last value stored (consecutive prefixes usually share one).
+  // The values by id (id 0 unused), how many slots hold each, ids free for reuse, and the last
+  // value stored with its id (consecutive prefixes usually share one).
   private values: (V | undefined)[] = [undefined];
   private uses = new Int32Array(16);
-  private readonly idOf = new Map<V, number>();
   private freeIds: number[] = [];
+  private held = 0;
   private lastValue: V | undefined;
   private lastId = 0;
 
@@ -104,7 +105,7 @@ export class Prefix4Slots<V> {
     if (v !== undefined) {
       if (v === this.lastValue) id = this.lastId;
       else {
-        id = this.idOf.get(v) ?? this.newId(v);
+        id = this.newId(v);
         this.lastValue = v;
         this.lastId = id;
       }
@@ -115,9 +116,16 @@ export class Prefix4Slots<V> {
     if (old !== 0) this.unuse(old);
   }
 
-  /** Distinct values held (for tests). */
-  get distinctValues(): number {
-    return this.idOf.size;
+  /** The values held by some slot (for tests). */
+  heldValues(): Set<V> {
+    const out = new Set<V>();
+    for (let id = 1; id < this.values.length; id++) if (this.uses[id]! > 0) out.add(this.values[id] as V);
+    return out;
+  }
+
+  /** Ids in use: at most one per run of consecutive stores of a value (for tests). */
+  get heldIds(): number {
+    return this.held;
   }
 
   private newId(v: V): number {
@@ -133,16 +141,15 @@ export class Prefix4Slots<V> {
     } else {
       this.values[id] = v;
     }
-    this.idOf.set(v, id);
+    this.held++;
     return id;
   }
 
   private unuse(id: number): void {
     if (--this.uses[id]! > 0) return;
-    const v = this.values[id] as V;
-    this.idOf.delete(v);
     this.values[id] = undefined;
     this.freeIds.push(id);
+    this.held--;
     if (this.lastId === id) {
       this.lastValue = undefined;
       this.lastId = 0;
@@ -184,8 +191,8 @@ export class Prefix4Slots<V> {
     this.tombs = 0;
     this.values = [undefined];
     this.uses = new Int32Array(16);
-    this.idOf.clear();
     this.freeIds = [];
+    this.held = 0;
     this.lastValue = undefined;
     this.lastId = 0;
   }

@@ -58,8 +58,11 @@ describe('Prefix4Slots', () => {
               model.clear();
             }
             expect(t.size).toBe(model.size);
-            // A value is kept (by id) exactly while some slot holds it.
-            expect(t.distinctValues).toBe(new Set([...model.values()].map(([v]) => v)).size);
+            // A value is kept (by id) exactly while some slot holds it, with no id left unused.
+            const values = new Set([...model.values()].map(([v]) => v));
+            expect(t.heldValues()).toEqual(values);
+            expect(t.heldIds).toBeGreaterThanOrEqual(values.size);
+            expect(t.heldIds).toBeLessThanOrEqual(model.size);
           }
           for (const [p, [v, f]] of model) {
             const i = t.find(p as Prefix4);
@@ -87,7 +90,8 @@ describe('Prefix4Slots', () => {
     expect(t.size).toBe(10);
     expect(t.capacity).toBeLessThanOrEqual(64);
     for (let i = 0; i < 10; i++) expect(t.valueAt(t.find(prefix4Unchecked(i * 256, 24)))).toBe(i);
-    expect(t.distinctValues).toBe(10);
+    expect(t.heldValues()).toEqual(new Set(Array.from({ length: 10 }, (_, i) => i)));
+    expect(t.heldIds).toBe(10);
   });
 });
 
