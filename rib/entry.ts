@@ -13,7 +13,6 @@
 
 import type { Afi, NextHop } from './types.js';
 import type { NhList, Path, Source } from './rib.js';
-import type { Prefix4Table, Prefix6Map } from './prefix-map.js';
 import { mask4, prefix4Unchecked, type Prefix4, type Prefix6 } from '../wire/ip/index.js';
 
 /** A prefix of the RIB. Read and change it through this module's functions. */
@@ -67,7 +66,8 @@ export function newEntry(prefix: Prefix4 | Prefix6): Entry {
 
 // ----- prefix -----
 
-function len4(e: Entry): number {
+/** The prefix length of an IPv4 entry (its address is `key`). */
+export function len4(e: Entry): number {
   return (e.bits >>> LEN_SHIFT) & 0x3f;
 }
 
@@ -86,13 +86,6 @@ export function afiOf(e: Entry): Afi {
 export function covers4(e: Entry, addr: number): boolean {
   const k = e.key;
   return typeof k === 'number' && ((addr & mask4(len4(e))) | 0) === k;
-}
-
-/** Remove the entry's prefix from the table of its family. */
-export function removeFrom(e: Entry, t4: Prefix4Table<Entry>, t6: Prefix6Map<Entry>): void {
-  const k = e.key;
-  if (typeof k === 'number') t4.deleteAt(k, len4(e));
-  else t6.delete(k);
 }
 
 // ----- paths -----

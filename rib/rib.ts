@@ -12,8 +12,9 @@
 //        ▼ (fixed point)
 //   publish route-selected / route-changed / route-removed once per prefix
 //
-// Memory layout for a full table: prefixes key a `Prefix4Table` (open addressing over typed
-// arrays) or `Prefix6Map`; an `Entry` holds the prefix's paths sorted best first (up to two inline,
+// Memory layout for a full table: an IPv4 prefix has an id (rib/prefix-ids.ts, shared with the
+// BGP neighbours' tables) and its entry sits in a column by id; IPv6 prefixes key a `Prefix6Map`.
+// An `Entry` (rib/entry.ts) holds the prefix's paths sorted best first (up to two inline,
 // more in an exact-size array), the count selected and the forwarding next hops; a `Path` is two
 // references: its interned attributes (rib/intern.ts) and a `PathShared` (source, interned
 // next-hop list `NhList`, path id, metric) that a neighbour's whole table shares. A `Path` is
@@ -33,7 +34,8 @@
 // next flush, so such a cycle cannot hang the event loop.
 
 import { decideCode, multipathCount, rank, Step, type Candidate, type SourceView } from './decision.js';
-import { Prefix4Table, Prefix6Map } from './prefix-map.js';
+import { Prefix6Map } from './prefix-map.js';
+import { PrefixIds } from './prefix-ids.js';
 import { AttrInterner, type Attrs } from './intern.js';
 import { EventBus } from './bus.js';
 import {
@@ -56,7 +58,7 @@ import {
   pathCount,
   pathsOf,
   prefixOf,
-  removeFrom,
+  len4,
   removePathAt,
   replacePathAt,
   selectedCount,
@@ -341,7 +343,11 @@ export class Rib {
   readonly bus: EventBus;
   readonly interner = new AttrInterner();
   private opts: DecisionOptions;
-  private readonly t4 = new Prefix4Table<Entry>();
+  /** Ids of IPv4 prefixes, shared with the per-neighbour tables of BGP (rib/prefix-ids.ts). */
+  readonly prefixIds = new PrefixIds();
+  /** IPv4 entries by prefix id (undefined where only another table holds the id). */
+  private byId: (Entry | undefined)[] = new Array<Entry | undefined>(16).fill(undefined);
+  private count4 = 0;
   private readonly t6 = new Prefix6Map<Entry>();
   private readonly sources = new Map<string, Source>();
   private readonly nhLists = new Map<string, NhList>();
@@ -584,7 +590,12 @@ export class Rib {
   entry(prefix: Prefix): Entry | undefined {
     if (!isPrefix4(prefix)) return this.t6.get(prefix);
     const addr = Math.floor(prefix / 64);
-    return this.t4.getAt(addr, prefix - addr * 64);
+    return this.get4(addr, prefix - addr * 64);
+  }
+
+  /** The IPv4 entry of a prefix id (`prefixIds`), if any. */
+  entryById(id: number): Entry | undefined {
+    return this.byId[id];
   }
 
   /** The selected route of a prefix, or undefined. */
@@ -620,7 +631,13 @@ export class Rib {
 
   /** Iterate every prefix entry of a family or both (all paths, for dumps). */
   *entriesOf(afi?: Afi): IterableIterator<Entry> {
-    if (afi !== 6) yield* this.t4.values();
+    if (afi !== 6) {
+      const byId = this.byId;
+      for (let id = 0; id < byId.length; id++) {
+        const e = byId[id];
+        if (e !== undefined) yield e;
+      }
+    }
     if (afi !== 4) yield* this.t6.values();
   }
 
@@ -629,7 +646,7 @@ export class Rib {
    * `entriesOf` over a full table (no generator step per entry); `fn` must not add or remove paths.
    */
   forEachEntryOf(afi: Afi | undefined, fn: (e: Entry) => void): void {
-    if (afi !== 6) this.t4.forEachValue(fn);
+    if (afi !== 6) this.forEach4(fn);
     if (afi !== 4) for (const e of this.t6.values()) fn(e);
   }
 
@@ -649,7 +666,7 @@ export class Rib {
       if (selectedCount(e) > 0) selected++;
     });
     return {
-      prefixes4: this.t4.size,
+      prefixes4: this.count4,
       prefixes6: this.t6.size,
       paths,
       selected,
@@ -661,14 +678,61 @@ export class Rib {
   // ----- internals: tables -----
 
   private forEachEntry(fn: (e: Entry) => void): void {
-    this.t4.forEachValue(fn);
+    this.forEach4(fn);
     for (const e of this.t6.values()) fn(e);
+  }
+
+  private forEach4(fn: (e: Entry) => void): void {
+    const byId = this.byId;
+    for (let id = 0; id < byId.length; id++) {
+      const e = byId[id];
+      if (e !== undefined) fn(e);
+    }
+  }
+
+  /** The IPv4 entry of `addr`/`len`, if any. */
+  private get4(addr: number, len: number): Entry | undefined {
+    const id = this.prefixIds.find(addr, len);
+    return id < 0 ? undefined : this.byId[id];
+  }
+
+  /** The IPv4 entry of `addr`/`len`, created (holding the prefix's id) when absent. */
+  private entryFor4(addr: number, len: number): Entry {
+    const ids = this.prefixIds;
+    const id = ids.add(addr, len);
+    if (id >= this.byId.length) this.growById(ids.idBound);
+    let e = this.byId[id];
+    if (e === undefined) {
+      e = newEntry4(addr, len);
+      this.byId[id] = e;
+      ids.ref(id);
+      this.count4++;
+    }
+    return e;
+  }
+
+  private growById(bound: number): void {
+    let n = this.byId.length;
+    while (n < bound) n *= 2;
+    const next = new Array<Entry | undefined>(n).fill(undefined);
+    const old = this.byId;
+    for (let i = 0; i < old.length; i++) next[i] = old[i];
+    this.byId = next;
+  }
+
+  /** Take an IPv4 entry out (its prefix lost every path). */
+  private drop4(e: Entry): void {
+    const id = this.prefixIds.find(e.key as number, len4(e));
+    if (id < 0 || this.byId[id] !== e) return;
+    this.byId[id] = undefined;
+    this.count4--;
+    this.prefixIds.unref(id);
   }
 
   private entryFor(prefix: Prefix): Entry {
     if (isPrefix4(prefix)) {
       const addr = Math.floor(prefix / 64);
-      return this.t4.getOrAddAt(addr, prefix - addr * 64, newEntry4);
+      return this.entryFor4(addr, prefix - addr * 64);
     }
     let e = this.t6.get(prefix);
     if (e === undefined) {
@@ -810,7 +874,7 @@ export class Rib {
     const floor = Math.max(minLen, this.opts.resolveViaDefault ? 0 : 1);
     if (typeof addr === 'number') {
       for (let len = 32; len >= floor; len--) {
-        const e = this.t4.getAt(addr & mask4(len), len);
+        const e = this.get4(addr & mask4(len), len);
         if (e !== undefined && selectedCount(e) > 0) return e;
       }
       return undefined;
@@ -937,7 +1001,8 @@ export class Rib {
       // A stale entry (reached through an old next-hop user list) must not delete its successor.
       if (isDropped(e)) return;
       markDropped(e);
-      removeFrom(e, this.t4, this.t6);
+      if (typeof e.key === 'number') this.drop4(e);
+      else this.t6.delete(e.key);
       return;
     }
     if (count === 1) {

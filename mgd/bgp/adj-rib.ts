@@ -9,8 +9,9 @@
 // only when what the peer would receive differs.
 //
 // A full table is a million IPv4 prefixes per neighbour, so IPv4 routes (without ADD-PATH ids)
-// live in `Prefix4Slots` (mgd/bgp/prefix-slots.ts): per prefix one slot with the shared
-// attribute set of its UPDATE and a flag byte, no object per route. The set's attributes are the
+// live in `Prefix4Slots` (mgd/bgp/prefix-slots.ts): per prefix one slot, at the prefix's id in the
+// RIB's shared `PrefixIds`, with the shared attribute set of its UPDATE and a flag byte, no
+// object per route and no hash table per neighbour. The set's attributes are the
 // RIB's interned object (a reference per route), not a copy. IPv6 and ADD-PATH routes use maps.
 // Adj-RIB-Out also holds the export work queue (see `AdjRibOut`); outgoing sets are compared by
 // hash and field (`sameOutRoute`), not by a text key.
@@ -21,6 +22,7 @@ import { AFISAFI_IPV4_UNICAST, AFISAFI_IPV6_UNICAST } from '../../wire/bgp/const
 import type { PathAttributes } from '../../wire/bgp/types.js';
 import { Prefix6Map } from '../../rib/prefix-map.js';
 import { Prefix4Slots } from './prefix-slots.js';
+import type { PrefixIds } from '../../rib/prefix-ids.js';
 import {
   isPrefix4,
   key6,
@@ -101,10 +103,19 @@ interface SideRoute {
  * beside it.
  */
 export class AdjRibIn {
-  /** `interner` takes the references of sets with a `ref` (the one that made them). */
-  constructor(private readonly interner?: AttrInterner) {}
+  private readonly plain4: Prefix4Slots<InSet>;
 
-  private readonly plain4 = new Prefix4Slots<InSet>();
+  /**
+   * `interner` takes the references of sets with a `ref` (the one that made them); `ids` are the
+   * daemon's shared prefix ids (the RIB's), a table of its own by default.
+   */
+  constructor(
+    private readonly interner?: AttrInterner,
+    ids?: PrefixIds,
+  ) {
+    this.plain4 = new Prefix4Slots<InSet>(ids);
+  }
+
   private readonly side = new Map<number | string, SideRoute>();
   // Counters per family, indexed by `famIndex` (plain numbers: `put` updates them per prefix).
   private readonly sideCount = [0, 0];
@@ -124,7 +135,7 @@ export class AdjRibIn {
   flagsOf(prefix: Prefix, pathId: number): number {
     if (pathId === 0 && isPrefix4(prefix)) {
       const i = this.plain4.find(prefix);
-      return i < 0 ? -1 : this.plain4.flags[i]!;
+      return i < 0 ? -1 : this.plain4.flagsAt(i);
     }
     return this.side.get(routeKey(prefix, pathId))?.flags ?? -1;
   }
@@ -136,7 +147,7 @@ export class AdjRibIn {
       const t = this.plain4;
       for (let i = 0; i < t.capacity; i++) {
         const p = t.prefixAt(i);
-        if (p >= 0) out.push({ prefix: p as Prefix4, pathId: 0, set: t.valueAt(i)!, flags: t.flags[i]! });
+        if (p >= 0) out.push({ prefix: p as Prefix4, pathId: 0, set: t.valueAt(i)!, flags: t.flagsAt(i) });
       }
     }
     for (const r of this.side.values()) {
@@ -173,7 +184,7 @@ export class AdjRibIn {
   markStale(family: number): void {
     if (family === AFISAFI_IPV4_UNICAST) {
       const t = this.plain4;
-      for (let i = 0; i < t.capacity; i++) if (t.occupied(i)) t.flags[i]! |= IN_STALE;
+      for (let i = 0; i < t.capacity; i++) if (t.occupied(i)) t.setFlags(i, t.flagsAt(i) | IN_STALE);
     }
     for (const r of this.side.values()) if (familyOf(r.prefix) === family) r.flags |= IN_STALE;
     const f = famIndex(family);
@@ -186,8 +197,8 @@ export class AdjRibIn {
     if (pathId === 0 && isPrefix4(prefix)) {
       const i = this.plain4.find(prefix);
       if (i < 0) return;
-      old = this.plain4.flags[i]!;
-      this.plain4.flags[i] = accepted ? old | IN_ACCEPTED : old & ~IN_ACCEPTED;
+      old = this.plain4.flagsAt(i);
+      this.plain4.setFlags(i, accepted ? old | IN_ACCEPTED : old & ~IN_ACCEPTED);
     } else {
       const r = this.side.get(routeKey(prefix, pathId));
       if (r === undefined) return;
@@ -212,10 +223,10 @@ export class AdjRibIn {
       const t = this.plain4;
       const before = t.size;
       const i = t.insert(prefix);
-      old = t.size === before ? t.flags[i]! : -1;
+      old = t.size === before ? t.flagsAt(i) : -1;
       if (old >= 0) this.drop(t.valueAt(i));
       t.setValue(i, set);
-      t.flags[i] = flags;
+      t.setFlags(i, flags);
     } else {
       const k = routeKey(prefix, pathId);
       const r = this.side.get(k);
@@ -242,7 +253,7 @@ export class AdjRibIn {
     if (pathId === 0 && isPrefix4(prefix)) {
       const i = this.plain4.find(prefix);
       if (i < 0) return -1;
-      old = this.plain4.flags[i]!;
+      old = this.plain4.flagsAt(i);
       this.drop(this.plain4.valueAt(i));
       this.plain4.removeAt(i);
     } else {
@@ -358,13 +369,13 @@ export type Settled = (typeof Settled)[keyof typeof Settled];
  * at again, each once, oldest first (taking them in arrival order keeps the prefixes of one
  * UPDATE together, so outgoing UPDATEs pack as densely as incoming ones). For IPv4 both live in
  * one `Prefix4Slots` table (the advertised attribute set in the value, "queued" and "force" in
- * the flag byte) plus a FIFO of prefix numbers, so queueing a prefix and settling it later find
- * the same slot, and a full table costs no object per prefix. A slot lives while the prefix is
- * advertised or queued. IPv6 uses maps.
+ * the flag byte) plus a FIFO of slots (prefix ids), so settling a queued prefix needs no lookup,
+ * and a full table costs no object per prefix. A slot lives while the prefix is advertised or
+ * queued. IPv6 uses maps.
  */
 export class AdjRibOut {
-  private readonly t4 = new Prefix4Slots<OutRoute>();
-  private fifo4 = new Float64Array(64);
+  private readonly t4: Prefix4Slots<OutRoute>;
+  private fifo4 = new Int32Array(64);
   private head4 = 0;
   private tail4 = 0;
   private queued4 = 0;
@@ -372,6 +383,11 @@ export class AdjRibOut {
   private readonly t6 = new Prefix6Map<OutRoute>();
   private readonly q6 = new Map<string, Prefix6>();
   private readonly force6 = new Set<string>();
+
+  /** `ids` are the daemon's shared prefix ids (the RIB's), a table of its own by default. */
+  constructor(ids?: PrefixIds) {
+    this.t4 = new Prefix4Slots<OutRoute>(ids);
+  }
 
   /** What was last sent for a prefix. */
   get(prefix: Prefix): OutRoute | undefined {
@@ -399,12 +415,12 @@ export class AdjRibOut {
     }
     const t = this.t4;
     const i = t.insert(prefix);
-    const f = t.flags[i]!;
-    t.flags[i] = f | OUT_PENDING | (force ? OUT_FORCE : 0);
+    const f = t.flagsAt(i);
+    t.setFlags(i, f | OUT_PENDING | (force ? OUT_FORCE : 0));
     if ((f & OUT_PENDING) !== 0) return;
     this.queued4++;
     if (this.tail4 === this.fifo4.length) this.growFifo();
-    this.fifo4[this.tail4++] = prefix;
+    this.fifo4[this.tail4++] = i;
   }
 
   /** Prefixes queued in both families. */
@@ -423,24 +439,41 @@ export class AdjRibOut {
       }
       return;
     }
+    const slots: number[] = [];
+    this.take4(max, slots);
+    for (const i of slots) out.push(this.t4.prefixAt(i) as Prefix4);
+  }
+
+  /**
+   * Take up to `max` queued IPv4 prefixes, oldest first, as slots into `out`: settle them with
+   * `settleAt` (and find the prefix with `prefixAt`) before anything else changes this table.
+   */
+  take4(max: number, out: number[]): void {
     const t = this.t4;
     const fifo = this.fifo4;
+    let n = 0;
     while (n < max && this.head4 < this.tail4) {
-      const p = fifo[this.head4++]! as Prefix4;
-      const i = t.find(p);
-      // Queued once per PENDING mark; a cleared table leaves nothing to find.
-      const f = i < 0 ? 0 : t.flags[i]!;
+      const i = fifo[this.head4++]!;
+      // Queued once per PENDING mark. A slot freed after it was queued and taken (its prefix id
+      // then reused) may be here again: only a held, pending slot counts.
+      if (!t.occupied(i)) continue;
+      const f = t.flagsAt(i);
       if ((f & OUT_PENDING) === 0) continue;
-      t.flags[i] = f & ~OUT_PENDING;
+      t.setFlags(i, f & ~OUT_PENDING);
       this.queued4--;
-      out.push(p);
+      out.push(i);
       n++;
     }
     if (this.head4 === this.tail4) {
       this.head4 = 0;
       this.tail4 = 0;
-      if (this.fifo4.length > 65536) this.fifo4 = new Float64Array(64);
+      if (this.fifo4.length > 65536) this.fifo4 = new Int32Array(64);
     }
+  }
+
+  /** The IPv4 prefix of a slot from `take4`. */
+  prefixAt(slot: number): Prefix4 {
+    return this.t4.prefixAt(slot) as Prefix4;
   }
 
   /**
@@ -460,21 +493,27 @@ export class AdjRibOut {
       this.t6.set(prefix, want);
       return Settled.ANNOUNCE;
     }
+    const i = this.t4.find(prefix);
+    if (i >= 0) return this.settleAt(i, want);
+    if (want === undefined) return Settled.NONE;
+    return this.settleAt(this.t4.insert(prefix), want);
+  }
+
+  /** `settle` for the held slot of an IPv4 prefix (from `take4`). */
+  settleAt(i: number, want: OutRoute | undefined): Settled {
     const t = this.t4;
-    let i = t.find(prefix);
-    const had = i < 0 ? undefined : t.valueAt(i);
-    const f = i < 0 ? 0 : t.flags[i]!;
-    if (i >= 0) t.flags[i] = f & ~OUT_FORCE;
+    const had = t.valueAt(i);
+    const f = t.flagsAt(i);
+    t.setFlags(i, f & ~OUT_FORCE);
     if (want === undefined) {
       if (had !== undefined) {
         t.setValue(i, undefined);
         this.advertised4--;
       }
-      if (i >= 0 && (f & OUT_PENDING) === 0) t.removeAt(i);
+      if ((f & OUT_PENDING) === 0) t.removeAt(i);
       return had === undefined ? Settled.NONE : Settled.WITHDRAW;
     }
     if ((f & OUT_FORCE) === 0 && had !== undefined && sameOutRoute(had, want)) return Settled.NONE;
-    if (i < 0) i = t.insert(prefix);
     if (had === undefined) this.advertised4++;
     t.setValue(i, want);
     return Settled.ANNOUNCE;
@@ -499,7 +538,7 @@ export class AdjRibOut {
   /** Forget everything, queue included (the session went down). */
   clear(): void {
     this.t4.clear();
-    this.fifo4 = new Float64Array(64);
+    this.fifo4 = new Int32Array(64);
     this.head4 = 0;
     this.tail4 = 0;
     this.queued4 = 0;
@@ -515,7 +554,7 @@ export class AdjRibOut {
     if (live * 2 <= this.fifo4.length) {
       this.fifo4.copyWithin(0, this.head4, this.tail4);
     } else {
-      const f = new Float64Array(this.fifo4.length * 2);
+      const f = new Int32Array(this.fifo4.length * 2);
       f.set(this.fifo4.subarray(this.head4, this.tail4));
       this.fifo4 = f;
     }

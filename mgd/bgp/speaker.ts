@@ -53,6 +53,7 @@ import {
   type InSet,
   type OutRoute,
 } from './adj-rib.js';
+import type { PrefixIds } from '../../rib/prefix-ids.js';
 import { exportRoute, type ExportTarget, type PathOrigin } from './export.js';
 import type { FsmConfig, TransitionReason } from './fsm.js';
 import { nlriCount, parseUpdate, ruleFailure, type ImportSession } from './import.js';
@@ -201,7 +202,7 @@ class Neighbor {
   readonly addr: Addr4 | Addr6;
   readonly ifname: string | undefined;
   readonly adjIn: AdjRibIn;
-  readonly adjOut = new AdjRibOut();
+  readonly adjOut: AdjRibOut;
   /** Messages to send once the export queue is empty (End-of-RIB, EoRR). */
   markers: { family: number; kind: 'eor' | 'eorr' }[] = [];
   session: NegotiatedSession | undefined;
@@ -242,8 +243,11 @@ class Neighbor {
   constructor(
     public settings: NeighborSettings,
     interner: AttrInterner,
+    ids: PrefixIds,
   ) {
-    this.adjIn = new AdjRibIn(interner);
+    // Keyed by the RIB's prefix ids: a prefix is hashed once for the RIB and every neighbour.
+    this.adjIn = new AdjRibIn(interner, ids);
+    this.adjOut = new AdjRibOut(ids);
     const [host, zone] = settings.address.split('%');
     this.ifname = zone;
     this.addr = parseAddress(host ?? '');
@@ -383,7 +387,7 @@ export class Speaker implements PeerHandler {
   private addNeighbor(s: NeighborSettings): Neighbor {
     const key = canonical(s.address);
     if (this.neighbors.has(key)) throw new Error(`neighbour ${s.address} configured twice`);
-    const nb = new Neighbor(s, this.rib.interner);
+    const nb = new Neighbor(s, this.rib.interner, this.rib.prefixIds);
     nb.peer = new Peer(
       s.address,
       {
@@ -1123,11 +1127,15 @@ export class Speaker implements PeerHandler {
     return undefined;
   }
 
-  /** What the neighbour should have for a prefix now. */
-  private desired(nb: Neighbor, fam: number, prefix: Prefix): OutRoute | undefined {
+  /** What the neighbour should have for a prefix now (`e`: its RIB entry, if known). */
+  private desired(
+    nb: Neighbor,
+    fam: number,
+    prefix: Prefix,
+    e = this.rib.entry(prefix),
+  ): OutRoute | undefined {
     const t = nb.target.get(fam);
     if (t === undefined) return undefined;
-    const e = this.rib.entry(prefix);
     if (e === undefined || selectedCount(e) === 0) return undefined;
     const best = firstPath(e)!;
     // Unless the policy looks at prefixes, the result depends only on the path's attribute set,
@@ -1173,13 +1181,29 @@ export class Speaker implements PeerHandler {
     const byHash = new Map<number, OutGroup[]>();
     const withdraw: Prefix[] = [];
     const batch: Prefix[] = [];
+    // IPv4 prefixes come as slots of Adj-RIB-Out (prefix ids, as in the RIB): no lookups.
+    const slots: number[] = [];
+    const out = nb.adjOut;
     for (const fam of FAMILIES) {
-      const from = batch.length;
-      nb.adjOut.take(fam, this.sliceSize - batch.length, batch);
-      for (let i = from; i < batch.length; i++) {
-        const p = batch[i]!;
-        const want = this.desired(nb, fam, p);
-        const what = nb.adjOut.settle(p, want);
+      const v4 = fam === AFISAFI_IPV4_UNICAST;
+      const from = v4 ? slots.length : batch.length;
+      if (v4) out.take4(this.sliceSize, slots);
+      else out.take(fam, this.sliceSize - slots.length, batch);
+      const n = v4 ? slots.length : batch.length;
+      for (let i = from; i < n; i++) {
+        let p: Prefix;
+        let what: Settled;
+        let want: OutRoute | undefined;
+        if (v4) {
+          const slot = slots[i]!;
+          p = out.prefixAt(slot);
+          want = this.desired(nb, fam, p, this.rib.entryById(slot));
+          what = out.settleAt(slot, want);
+        } else {
+          p = batch[i]!;
+          want = this.desired(nb, fam, p);
+          what = out.settle(p, want);
+        }
         if (what === Settled.WITHDRAW) withdraw.push(p);
         if (what !== Settled.ANNOUNCE || want === undefined) continue;
         let g = announce.get(want);

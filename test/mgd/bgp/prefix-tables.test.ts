@@ -46,7 +46,7 @@ describe('Prefix4Slots', () => {
             if (op === 'put') {
               const i = t.insert(p);
               t.setValue(i, v);
-              t.flags[i] = v & 3;
+              t.setFlags(i, v & 3);
               model.set(p, [v, v & 3]);
             } else if (op === 'remove') {
               const i = t.find(p);
@@ -68,7 +68,7 @@ describe('Prefix4Slots', () => {
             const i = t.find(p as Prefix4);
             expect(i).toBeGreaterThanOrEqual(0);
             expect(t.valueAt(i)).toBe(v);
-            expect(t.flags[i]).toBe(f);
+            expect(t.flagsAt(i)).toBe(f);
             expect(t.prefixAt(i)).toBe(p);
           }
           let live = 0;
@@ -79,19 +79,40 @@ describe('Prefix4Slots', () => {
     );
   });
 
-  it('holds a large table at most three quarters full and shrinks when emptied', () => {
+  it('grows to a large table and gives its memory and prefix ids back when cleared', () => {
     const t = new Prefix4Slots<number>();
     for (let i = 0; i < 100_000; i++) t.setValue(t.insert(prefix4Unchecked(i * 256, 24)), i);
     expect(t.size).toBe(100_000);
-    expect(t.capacity).toBeLessThanOrEqual(262_144);
+    expect(t.capacity).toBeLessThanOrEqual(131_072);
     expect(t.valueAt(t.find(prefix4Unchecked(99_999 * 256, 24)))).toBe(99_999);
-    // Emptied again, it gives its memory back.
     for (let i = 10; i < 100_000; i++) t.removeAt(t.find(prefix4Unchecked(i * 256, 24)));
     expect(t.size).toBe(10);
-    expect(t.capacity).toBeLessThanOrEqual(64);
+    expect(t.ids.size).toBe(10);
     for (let i = 0; i < 10; i++) expect(t.valueAt(t.find(prefix4Unchecked(i * 256, 24)))).toBe(i);
     expect(t.heldValues()).toEqual(new Set(Array.from({ length: 10 }, (_, i) => i)));
     expect(t.heldIds).toBe(10);
+    t.clear();
+    expect(t.capacity).toBeLessThanOrEqual(64);
+    expect(t.ids.size).toBe(0);
+  });
+
+  it('shares prefix ids with another table: an id lives while either holds it', () => {
+    const a = new Prefix4Slots<string>();
+    const b = new Prefix4Slots<string>(a.ids);
+    const p = prefix4Unchecked(0xc6336400, 24);
+    const i = a.insert(p);
+    expect(b.find(p)).toBe(-1);
+    expect(b.insert(p)).toBe(i);
+    a.setValue(i, 'a');
+    b.setValue(i, 'b');
+    expect(a.ids.holders(i)).toBe(2);
+    a.removeAt(i);
+    expect(a.find(p)).toBe(-1);
+    expect(b.valueAt(b.find(p))).toBe('b');
+    expect(a.ids.findPrefix(p)).toBe(i);
+    b.clear();
+    expect(a.ids.findPrefix(p)).toBe(-1);
+    expect(a.ids.size).toBe(0);
   });
 });
 
