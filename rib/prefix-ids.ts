@@ -8,7 +8,9 @@
 // holds it (`ref`/`unref`) and is then reused, so a full table costs one hash table however many
 // neighbours see it, each prefix is hashed once per UPDATE (the last lookup is remembered, so the
 // RIB finding the prefix Adj-RIB-In just stored costs nothing), and a neighbour's table grows by
-// copying typed arrays instead of rehashing.
+// copying typed arrays instead of rehashing. The hash table shrinks as prefixes go; the id space
+// does not (it stays at the most prefixes held at once: 9 bytes per id here, 8 in the RIB's column
+// of entries), since freed ids are reused.
 
 import { SLOT_EMPTY, SLOT_LEN, SLOT_TOMB, hashPrefix4 } from './prefix-map.js';
 import { prefix4Unchecked, type Prefix4 } from '../wire/ip/index.js';

@@ -71,8 +71,6 @@ import {
   usesList,
   type Entry,
 } from './entry.js';
-
-export type { Entry } from './entry.js';
 import type { ConnectedRoutes } from './connected.js';
 import {
   DEFAULT_DECISION,
@@ -96,6 +94,8 @@ import {
   type Prefix4,
   type Prefix6,
 } from '../wire/ip/index.js';
+
+export type { Entry } from './entry.js';
 
 // ===== Errors =====
 
