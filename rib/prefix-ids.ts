@@ -18,6 +18,13 @@ import { prefix4Unchecked, type Prefix4 } from '../wire/ip/index.js';
 const MIN_SLOTS = 16;
 const MIN_IDS = 16;
 
+/** A copy of a column in a longer one of `n` elements (the new ones zero). */
+export function grown<A extends Int32Array | Uint8Array>(a: A, n: number): A {
+  const b = new (a.constructor as new (length: number) => A)(n);
+  b.set(a);
+  return b;
+}
+
 /** IPv4 prefix ↔ id, with a count of the holders of each id. */
 export class PrefixIds {
   // The hash table: a signed 32-bit address and a length byte (which also marks free slots, as in
@@ -170,15 +177,9 @@ export class PrefixIds {
     const id = this.bound++;
     if (id === this.refs.length) {
       const n = id * 2;
-      const addrs = new Int32Array(n);
-      addrs.set(this.idAddrs);
-      this.idAddrs = addrs;
-      const lens = new Uint8Array(n);
-      lens.set(this.idLens);
-      this.idLens = lens;
-      const refs = new Int32Array(n);
-      refs.set(this.refs);
-      this.refs = refs;
+      this.idAddrs = grown(this.idAddrs, n);
+      this.idLens = grown(this.idLens, n);
+      this.refs = grown(this.refs, n);
     }
     return id;
   }

@@ -13,7 +13,7 @@
 // stores into.
 
 import type { Prefix4 } from '../../wire/ip/index.js';
-import { PrefixIds } from '../../rib/prefix-ids.js';
+import { PrefixIds, grown } from '../../rib/prefix-ids.js';
 
 const MIN_CAP = 16;
 /** Flag bit of a slot this table holds (the caller's flags use the low seven bits). */
@@ -154,11 +154,7 @@ export class Prefix4Slots<V> {
     if (id === undefined) {
       id = this.values.length;
       this.values.push(v);
-      if (id >= this.uses.length) {
-        const u = new Int32Array(this.uses.length * 2);
-        u.set(this.uses);
-        this.uses = u;
-      }
+      if (id >= this.uses.length) this.uses = grown(this.uses, this.uses.length * 2);
     } else {
       this.values[id] = v;
     }
@@ -180,11 +176,7 @@ export class Prefix4Slots<V> {
   private grow(bound: number): void {
     let cap = this.flags.length;
     while (cap < bound) cap *= 2;
-    const vids = new Int32Array(cap);
-    vids.set(this.vids);
-    this.vids = vids;
-    const flags = new Uint8Array(cap);
-    flags.set(this.flags);
-    this.flags = flags;
+    this.vids = grown(this.vids, cap);
+    this.flags = grown(this.flags, cap);
   }
 }
