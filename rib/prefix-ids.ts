@@ -124,6 +124,8 @@ export class PrefixIds {
 
   /** A table no longer holds the id; the last one out frees it (and the prefix loses its id). */
   unref(id: number): void {
+    // A release of a free id would free whatever prefix holds its slot next: fail loudly instead.
+    if (this.refs[id]! <= 0) throw new Error(`prefix id ${id} released more often than held`);
     if (--this.refs[id]! > 0) return;
     const a = this.idAddrs[id]!;
     const l = this.idLens[id]!;

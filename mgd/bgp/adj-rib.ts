@@ -145,10 +145,9 @@ export class AdjRibIn {
     const out: InRoute[] = [];
     if (family === AFISAFI_IPV4_UNICAST) {
       const t = this.plain4;
-      for (let i = 0; i < t.capacity; i++) {
-        const p = t.prefixAt(i);
-        if (p >= 0) out.push({ prefix: p as Prefix4, pathId: 0, set: t.valueAt(i)!, flags: t.flagsAt(i) });
-      }
+      t.forEachHeld((i) =>
+        out.push({ prefix: t.prefixAt(i) as Prefix4, pathId: 0, set: t.valueAt(i)!, flags: t.flagsAt(i) }),
+      );
     }
     for (const r of this.side.values()) {
       if (familyOf(r.prefix) === family)
@@ -184,7 +183,7 @@ export class AdjRibIn {
   markStale(family: number): void {
     if (family === AFISAFI_IPV4_UNICAST) {
       const t = this.plain4;
-      for (let i = 0; i < t.capacity; i++) if (t.occupied(i)) t.setFlags(i, t.flagsAt(i) | IN_STALE);
+      t.forEachHeld((i) => t.setFlags(i, t.flagsAt(i) | IN_STALE));
     }
     for (const r of this.side.values()) if (familyOf(r.prefix) === family) r.flags |= IN_STALE;
     const f = famIndex(family);
@@ -273,7 +272,7 @@ export class AdjRibIn {
   clear(): void {
     if (this.interner !== undefined) {
       const t = this.plain4;
-      for (let i = 0; i < t.capacity; i++) if (t.occupied(i)) this.drop(t.valueAt(i));
+      t.forEachHeld((i) => this.drop(t.valueAt(i)));
       for (const r of this.side.values()) this.drop(r.set);
     }
     this.plain4.clear();
@@ -423,6 +422,11 @@ export class AdjRibOut {
     this.fifo4[this.tail4++] = i;
   }
 
+  /** IPv4 prefixes with a slot: advertised or queued (for tests). */
+  get slots4(): number {
+    return this.t4.size;
+  }
+
   /** Prefixes queued in both families. */
   get queued(): number {
     return this.queued4 + this.q6.size;
@@ -524,9 +528,9 @@ export class AdjRibOut {
     if (family !== AFISAFI_IPV4_UNICAST) return [...this.t6.entries()].map(([p]) => p);
     const ps: Prefix[] = [];
     const t = this.t4;
-    for (let i = 0; i < t.capacity; i++) {
-      if (t.occupied(i) && t.valueAt(i) !== undefined) ps.push(t.prefixAt(i) as Prefix4);
-    }
+    t.forEachHeld((i) => {
+      if (t.valueAt(i) !== undefined) ps.push(t.prefixAt(i) as Prefix4);
+    });
     return ps;
   }
 

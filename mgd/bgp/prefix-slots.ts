@@ -5,6 +5,11 @@
 // per prefix and no hash table of its own: the prefix was hashed once for the whole daemon, and
 // the table grows by copying its columns. The table holds a reference on each id it uses.
 //
+// Columns by id are as long as the ids the table holds are high, which for a neighbour that sends
+// a handful of prefixes of a full RIB would be megabytes. So a table starts sparse (a map from
+// id to slot state) and turns into columns only once it holds at least a sixteenth of the
+// daemon's ids; iteration (`forEachHeld`) visits only what the table holds.
+//
 // Values are shared by many prefixes (an attribute set by the prefixes of its UPDATEs), so the
 // value column holds a small integer id into a table of values, each with a count of the slots
 // holding it. Consecutive stores of one value (the prefixes of one UPDATE) share an id; a value
@@ -18,6 +23,14 @@ import { PrefixIds, grown } from '../../rib/prefix-ids.js';
 const MIN_CAP = 16;
 /** Flag bit of a slot this table holds (the caller's flags use the low seven bits). */
 const HELD = 0x80;
+/** A sparse table turns into columns at this many prefixes, if they are a sixteenth of all ids. */
+const DENSE_MIN = 256;
+
+/** The state of a slot of a sparse table. */
+interface SparseSlot {
+  vid: number;
+  flags: number;
+}
 
 /** IPv4 prefix → (value, flags), by slot (the prefix's id). */
 export class Prefix4Slots<V> {
@@ -25,6 +38,8 @@ export class Prefix4Slots<V> {
   private vids = new Int32Array(MIN_CAP);
   /** Flags by slot: HELD and the caller's seven bits (0 in free slots). */
   private flags = new Uint8Array(MIN_CAP);
+  /** The held slots while the table is sparse (null once it has columns). */
+  private sparse: Map<number, SparseSlot> | null = new Map();
   private count = 0;
   // The values by id (id 0 unused), how many slots hold each, ids free for reuse, and the last
   // value stored with its id (consecutive prefixes usually share one).
@@ -43,67 +58,89 @@ export class Prefix4Slots<V> {
     return this.count;
   }
 
-  /** Every slot is below this (iterate `0 <= i < capacity` with `occupied` or `prefixAt`). */
+  /** Length of the columns (0 while the table is sparse). */
   get capacity(): number {
-    return this.flags.length;
+    return this.sparse === null ? this.flags.length : 0;
+  }
+
+  /** Call `fn` with each held slot (in id order once the table has columns). */
+  forEachHeld(fn: (i: number) => void): void {
+    const sp = this.sparse;
+    if (sp !== null) {
+      for (const i of [...sp.keys()]) if (sp.has(i)) fn(i);
+      return;
+    }
+    const flags = this.flags;
+    for (let i = 0; i < flags.length; i++) if ((flags[i]! & HELD) !== 0) fn(i);
   }
 
   /** The slot of a prefix, or -1. */
   find(p: Prefix4): number {
     if (this.count === 0) return -1;
     const i = this.ids.findPrefix(p);
-    return i >= 0 && i < this.flags.length && (this.flags[i]! & HELD) !== 0 ? i : -1;
+    return i >= 0 && this.occupied(i) ? i : -1;
   }
 
   /** The slot of a prefix, added (value undefined, flags 0) when absent. */
   insert(p: Prefix4): number {
     const ids = this.ids;
     const i = ids.addPrefix(p);
-    if (i >= this.flags.length) this.grow(ids.idBound);
-    if ((this.flags[i]! & HELD) === 0) {
+    if (this.occupied(i)) return i;
+    ids.ref(i);
+    this.count++;
+    const sp = this.sparse;
+    if (sp === null) {
+      if (i >= this.flags.length) this.grow(i + 1);
       this.flags[i] = HELD;
-      ids.ref(i);
-      this.count++;
+    } else {
+      sp.set(i, { vid: 0, flags: 0 });
+      if (this.count >= DENSE_MIN && this.count * 16 >= ids.idBound) this.densify();
     }
     return i;
   }
 
   /** True when a slot holds a prefix. */
   occupied(i: number): boolean {
-    return (this.flags[i]! & HELD) !== 0;
+    const sp = this.sparse;
+    if (sp !== null) return sp.has(i);
+    return i < this.flags.length && (this.flags[i]! & HELD) !== 0;
   }
 
   /** The prefix in a slot, or a negative number for a free slot. */
   prefixAt(i: number): number {
-    return (this.flags[i]! & HELD) === 0 ? -1 : this.ids.prefixOf(i);
+    return this.occupied(i) ? this.ids.prefixOf(i) : -1;
   }
 
   /** The caller's flags of a held slot. */
   flagsAt(i: number): number {
+    const sp = this.sparse;
+    if (sp !== null) return sp.get(i)!.flags;
     return this.flags[i]! & ~HELD;
   }
 
   /** Set the caller's flags (seven bits) of a held slot. */
   setFlags(i: number, f: number): void {
-    this.flags[i] = f | HELD;
+    const sp = this.sparse;
+    if (sp !== null) sp.get(i)!.flags = f;
+    else this.flags[i] = f | HELD;
   }
 
   /** Free a held slot (its value and flags go with it). */
   removeAt(i: number): void {
     this.setValue(i, undefined);
-    this.flags[i] = 0;
+    const sp = this.sparse;
+    if (sp !== null) sp.delete(i);
+    else this.flags[i] = 0;
     this.count--;
     this.ids.unref(i);
   }
 
   /** Forget everything, giving back the columns' memory and the prefix ids. */
   clear(): void {
-    if (this.count > 0) {
-      const flags = this.flags;
-      for (let i = 0; i < flags.length; i++) if ((flags[i]! & HELD) !== 0) this.ids.unref(i);
-    }
+    if (this.count > 0) this.forEachHeld((i) => this.ids.unref(i));
     this.vids = new Int32Array(MIN_CAP);
     this.flags = new Uint8Array(MIN_CAP);
+    this.sparse = new Map();
     this.count = 0;
     this.values = [undefined];
     this.uses = new Int32Array(16);
@@ -115,13 +152,16 @@ export class Prefix4Slots<V> {
 
   /** The value of a held slot (undefined when none was set). */
   valueAt(i: number): V | undefined {
-    const id = this.vids[i]!;
+    const sp = this.sparse;
+    const id = sp !== null ? sp.get(i)!.vid : this.vids[i]!;
     return id === 0 ? undefined : this.values[id];
   }
 
   /** Set (or, with undefined, clear) the value of a held slot. */
   setValue(i: number, v: V | undefined): void {
-    const old = this.vids[i]!;
+    const sp = this.sparse;
+    const slot = sp !== null ? sp.get(i)! : undefined;
+    const old = slot !== undefined ? slot.vid : this.vids[i]!;
     let id = 0;
     if (v !== undefined) {
       if (v === this.lastValue) id = this.lastId;
@@ -133,7 +173,8 @@ export class Prefix4Slots<V> {
       if (id === old) return;
       this.uses[id]!++;
     }
-    this.vids[i] = id;
+    if (slot !== undefined) slot.vid = id;
+    else this.vids[i] = id;
     if (old !== 0) this.unuse(old);
   }
 
@@ -170,6 +211,17 @@ export class Prefix4Slots<V> {
     if (this.lastId === id) {
       this.lastValue = undefined;
       this.lastId = 0;
+    }
+  }
+
+  /** Turn a sparse table into columns. */
+  private densify(): void {
+    const sp = this.sparse!;
+    this.sparse = null;
+    this.grow(this.ids.idBound);
+    for (const [i, slot] of sp) {
+      this.vids[i] = slot.vid;
+      this.flags[i] = slot.flags | HELD;
     }
   }
 

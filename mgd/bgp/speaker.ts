@@ -1127,13 +1127,8 @@ export class Speaker implements PeerHandler {
     return undefined;
   }
 
-  /** What the neighbour should have for a prefix now (`e`: its RIB entry, if known). */
-  private desired(
-    nb: Neighbor,
-    fam: number,
-    prefix: Prefix,
-    e = this.rib.entry(prefix),
-  ): OutRoute | undefined {
+  /** What the neighbour should have for a prefix now (`e`: its RIB entry, if any). */
+  private desired(nb: Neighbor, fam: number, prefix: Prefix, e: Entry | undefined): OutRoute | undefined {
     const t = nb.target.get(fam);
     if (t === undefined) return undefined;
     if (e === undefined || selectedCount(e) === 0) return undefined;
@@ -1201,7 +1196,7 @@ export class Speaker implements PeerHandler {
           what = out.settleAt(slot, want);
         } else {
           p = batch[i]!;
-          want = this.desired(nb, fam, p);
+          want = this.desired(nb, fam, p, this.rib.entry(p));
           what = out.settle(p, want);
         }
         if (what === Settled.WITHDRAW) withdraw.push(p);

@@ -78,6 +78,8 @@ describe('prefix entry storage', () => {
           expect(selectedCount(e!)).toBeLessThanOrEqual(Math.min(4, model.size));
         }
         expect(rib.stats().paths).toBe(model.size);
+        // The RIB holds a prefix id exactly while it has an IPv4 entry.
+        expect(rib.prefixIds.size).toBe(typeof prefix === 'number' && model.size > 0 ? 1 : 0);
       }),
       { numRuns: 300 },
     );

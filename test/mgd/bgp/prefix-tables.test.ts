@@ -27,9 +27,13 @@ const prefixFrom = (max: number) =>
 const arbPrefix4 = prefixFrom(63);
 
 describe('Prefix4Slots', () => {
-  it('behaves as a Map from prefix to (value, flags) under random inserts, updates and removals', () => {
+  it('behaves as a Map from prefix to (value, flags) under random inserts, updates and removals, sparse and in columns', () => {
+    // With `fill`, 300 other prefixes are put first, so the table works in columns (and turns back
+    // to sparse at a clear); without, it stays sparse.
+    const filler = Array.from({ length: 300 }, (_, i) => prefix4Unchecked(0x0b000000 + i * 4, 30));
     fc.assert(
       fc.property(
+        fc.boolean(),
         fc.array(
           // Few prefixes and values, so replacements, removals and shared values are common.
           fc.tuple(
@@ -39,9 +43,16 @@ describe('Prefix4Slots', () => {
           ),
           { maxLength: 400 },
         ),
-        (ops) => {
+        (fill, ops) => {
           const t = new Prefix4Slots<number>();
           const model = new Map<number, [number, number]>();
+          if (fill) {
+            for (const p of filler) {
+              t.setValue(t.insert(p), 9);
+              model.set(p, [9, 0]);
+            }
+            expect(t.capacity).toBeGreaterThan(0);
+          }
           for (const [op, p, v] of ops) {
             if (op === 'put') {
               const i = t.insert(p);
@@ -71,9 +82,9 @@ describe('Prefix4Slots', () => {
             expect(t.flagsAt(i)).toBe(f);
             expect(t.prefixAt(i)).toBe(p);
           }
-          let live = 0;
-          for (let i = 0; i < t.capacity; i++) if (t.prefixAt(i) >= 0) live++;
-          expect(live).toBe(model.size);
+          const held: number[] = [];
+          t.forEachHeld((i) => held.push(t.prefixAt(i)));
+          expect(held.sort((a, b) => a - b)).toEqual([...model.keys()].sort((a, b) => a - b));
         },
       ),
     );
@@ -94,6 +105,22 @@ describe('Prefix4Slots', () => {
     t.clear();
     expect(t.capacity).toBeLessThanOrEqual(64);
     expect(t.ids.size).toBe(0);
+  });
+
+  it('stays sparse while it holds few of the daemon prefix ids', () => {
+    const rib = new Prefix4Slots<number>();
+    for (let i = 0; i < 20_000; i++) rib.insert(prefix4Unchecked(i * 256, 24));
+    const small = new Prefix4Slots<number>(rib.ids);
+    for (let i = 19_980; i < 20_000; i++) small.setValue(small.insert(prefix4Unchecked(i * 256, 24)), i);
+    expect(small.capacity).toBe(0);
+    const seen: number[] = [];
+    small.forEachHeld((i) => seen.push(small.valueAt(i)!));
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, k) => 19_980 + k));
+    // Once it holds a sixteenth of the ids, it keeps columns as long as the ids go.
+    for (let i = 0; i < 2_000; i++) small.insert(prefix4Unchecked(i * 256, 24));
+    expect(small.capacity).toBeGreaterThanOrEqual(20_000);
+    expect(small.valueAt(small.find(prefix4Unchecked(19_999 * 256, 24)))).toBe(19_999);
+    expect(small.size).toBe(2_020);
   });
 
   it('shares prefix ids with another table: an id lives while either holds it', () => {
@@ -336,6 +363,8 @@ describe('AdjRibOut', () => {
             }
             expect(o.queued).toBe(queue.size);
             expect(o.advertised(AFISAFI_IPV4_UNICAST)).toBe(sent.size);
+            // A slot (and its prefix id) lives exactly while the prefix is advertised or queued.
+            expect(o.slots4).toBe(new Set([...queue, ...sent.keys()]).size);
           }
           for (const [p, k] of sent) expect(o.get(p as Prefix4)).toEqual(out(k));
           expect(new Set(o.prefixes(AFISAFI_IPV4_UNICAST))).toEqual(new Set(sent.keys()));
