@@ -156,16 +156,6 @@ export class PrefixIds {
     return prefix4Unchecked(this.idAddrs[id]! >>> 0, this.idLens[id]! - SLOT_LEN);
   }
 
-  /** The address of a live id as a signed 32-bit integer. */
-  addrOf(id: number): number {
-    return this.idAddrs[id]!;
-  }
-
-  /** The prefix length of a live id. */
-  lenOf(id: number): number {
-    return this.idLens[id]! - SLOT_LEN;
-  }
-
   private remember(a: number, len: number, id: number): number {
     this.lastAddr = a;
     this.lastLen = len;
